@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * The container's configuration: the subset of the OCI runtime spec's
+ * config.json that cnlaunch implements, parsed with json-c. Every error names
+ * the JSON path ("process.capabilities.bounding[2]: unknown capability ...").
+ *
+ * The same document travels from STAGE1 to the master: PrepareConfig writes the
+ * final configuration with cn_config_to_json() and the master parses it again,
+ * so there is one parser and one validator for both.
+ */
+#ifndef CN_CONFIG_H
+#define CN_CONFIG_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "caps.h"
+#include "error.h"
+
+#define CN_CONFIG_MAX_BYTES (16u << 20) /* a config.json larger than this is refused */
+
+struct cn_strv {
+	char **v;
+	size_t n;
+};
+
+struct cn_mount {
+	char *destination; /* absolute path inside the container */
+	char *type;        /* "bind" (or "none" with a bind option) for bind mounts, else a filesystem */
+	char *source;      /* a host path for bind mounts */
+	struct cn_strv options;
+};
+
+struct cn_rlimit {
+	int resource; /* RLIMIT_* */
+	uint64_t soft, hard;
+};
+
+struct cn_id_map {
+	uint32_t container_id, host_id, size;
+};
+
+struct cn_config {
+	/* process */
+	struct cn_strv args, env;
+	char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *additional_gids;
+	size_t n_additional_gids;
+	bool user_configured; /* false: the flow's default target user */
+	uint64_t caps[CN_CAPSET__COUNT];
+	bool caps_configured; /* false: the default sets for the target user */
+	bool no_new_privs;
+	struct cn_rlimit *rlimits;
+	size_t n_rlimits;
+	/* root */
+	char *root_path; /* absolute once parsed */
+	bool root_readonly;
+	char *hostname;  /* NULL: keep the copy of the host's */
+	struct cn_mount *mounts;
+	size_t n_mounts;
+	/* linux */
+	int namespaces; /* CLONE_NEW* flags */
+	struct cn_id_map *uid_maps, *gid_maps;
+	size_t n_uid_maps, n_gid_maps;
+	json_object *seccomp; /* linux.seccomp as given, compiled by seccomp.c; NULL for none */
+	struct cn_strv masked_paths, readonly_paths;
+};
+
+/* The defaults of a launch without config.json, like `runc spec` (rootless: no
+ * devpts gid and /sys bound from the host, as an unprivileged mount needs). */
+int cn_config_init_default(struct cn_config *cfg, bool rootless, struct cn_error *err);
+/* Parse a config.json text; root.path is resolved against bundle_dir when relative. */
+int cn_config_parse(struct cn_config *cfg, const char *text, const char *bundle_dir, struct cn_error *err);
+/* Read DIR/config.json (as the calling process's credentials allow) and parse it. */
+int cn_config_load_bundle(struct cn_config *cfg, const char *bundle_dir, struct cn_error *err);
+/* The configuration as a config.json text (malloc'd). */
+char *cn_config_to_json(const struct cn_config *cfg, struct cn_error *err);
+void cn_config_free(struct cn_config *cfg);
+
+/* "RLIMIT_NOFILE" or "nofile" (any case) -> RLIMIT_NOFILE; -1 when unknown. */
+int cn_rlimit_from_name(const char *name);
+const char *cn_rlimit_name(int resource);
+
+int cn_strv_push(struct cn_strv *sv, const char *s);
+void cn_strv_free(struct cn_strv *sv);
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+#ifndef CN_VERSION
+#define CN_VERSION "0"
+#endif
+
+static const char usage_text[] =
+	"Usage: cnlaunch [OPTIONS] [--] [COMMAND [ARG...]]\n"
+	"\n"
+	"Run COMMAND in a new container through the ten engine Operations stages\n"
+	"(Config ... CleanupHost), each marked with a USDT probe for cntrace.\n"
+	"\n"
+	"Container:\n"
+	"  --rootfs DIR          root filesystem (absolute path; default: the built-in busybox rootfs)\n"
+	"  --bundle DIR          OCI bundle: DIR/config.json, its root.path relative to DIR\n"
+	"  --read-only           mount the root filesystem read-only\n"
+	"  --hostname NAME       hostname in the container's UTS namespace\n"
+	"\n"
+	"Process:\n"
+	"  --user UID[:GID]      run as UID (setuid flow: only the caller; userns flow: UID is mapped\n"
+	"                        to the caller, so --user 0 runs as root of a new user namespace)\n"
+	"  --cap-add CAP         add CAP (e.g. CAP_NET_RAW) to all five capability sets; repeatable\n"
+	"  --cap-drop CAP        remove CAP from all sets; ALL removes every one; repeatable\n"
+	"  --no-new-privs        set no_new_privs before exec\n"
+	"  --seccomp FILE        apply FILE, a JSON OCI linux.seccomp object\n"
+	"  --env KEY=VALUE       add to the environment; repeatable\n"
+	"  --cwd DIR             working directory inside the container (default /)\n"
+	"  --rlimit NAME=SOFT[:HARD]  set a resource limit, e.g. nofile=1024:4096 (unlimited allowed)\n"
+	"\n"
+	"Launch:\n"
+	"  --flow FLOW           auto (default), setuid, userns, root; auto picks setuid when cnlaunch\n"
+	"                        runs setuid root for a user, root for root, userns otherwise\n"
+	"  --engine NAME         the engine that runs the stages (default: native)\n"
+	"  --pid-file FILE       PostStartHost writes the container's host pid there; CleanupHost removes it\n"
+	"  --print-config        print the final config.json PrepareConfig produced, and exit\n"
+	"  -v, --verbose         report each stage on stderr\n"
+	"  -h, --help            this text\n"
+	"      --version         print the version\n"
+	"\n"
+	"Exit status: the command's; 128+N when a signal N killed it; 125 when cnlaunch\n"
+	"failed (one line on stderr says which stage, path and syscall); 126 when COMMAND\n"
+	"cannot be executed; 127 when it is not found.\n";
+
+enum {
+	OPT_ROOTFS = 256, OPT_BUNDLE, OPT_READ_ONLY, OPT_HOSTNAME, OPT_USER, OPT_CAP_ADD, OPT_CAP_DROP,
+	OPT_NO_NEW_PRIVS, OPT_SECCOMP, OPT_ENV, OPT_CWD, OPT_RLIMIT, OPT_FLOW, OPT_ENGINE, OPT_PID_FILE,
+	OPT_PRINT_CONFIG, OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{"rootfs", required_argument, NULL, OPT_ROOTFS},
+	{"bundle", required_argument, NULL, OPT_BUNDLE},
+	{"read-only", no_argument, NULL, OPT_READ_ONLY},
+	{"hostname", required_argument, NULL, OPT_HOSTNAME},
+	{"user", required_argument, NULL, OPT_USER},
+	{"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	{"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+	{"no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS},
+	{"seccomp", required_argument, NULL, OPT_SECCOMP},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"cwd", required_argument, NULL, OPT_CWD},
+	{"rlimit", required_argument, NULL, OPT_RLIMIT},
+	{"flow", required_argument, NULL, OPT_FLOW},
+	{"engine", required_argument, NULL, OPT_ENGINE},
+	{"pid-file", required_argument, NULL, OPT_PID_FILE},
+	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+/* A decimal id, 0 .. 2^32-2, and nothing else. */
+static int parse_id(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX - 1)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_user(struct cn_options *o, const char *arg, struct cn_error *err)
+{
+	char buf[64];
+	char *colon;
+	uint32_t uid, gid;
+
+	if (strlen(arg) >= sizeof(buf))
+		return cn_fail(err, 0, "--user: \"%.32s...\" is not UID[:GID]", arg);
+	strcpy(buf, arg);
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	if (parse_id(buf, &uid) < 0)
+		return cn_fail(err, 0, "--user: \"%s\" is not a numeric uid (0 to 4294967294)", buf);
+	if (colon && parse_id(colon + 1, &gid) < 0)
+		return cn_fail(err, 0, "--user: \"%s\" is not a numeric gid (0 to 4294967294)", colon + 1);
+	o->user_set = true;
+	o->uid = uid;
+	o->gid_set = colon != NULL;
+	o->gid = colon ? gid : 0;
+	return 0;
+}
+
+static int push(struct cn_strv *sv, const char *arg, struct cn_error *err)
+{
+	return cn_strv_push(sv, arg) < 0 ? cn_fail(err, ENOMEM, "options") : 0;
+}
+
+int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_error *err)
+{
+	int c, flow;
+
+	memset(o, 0, sizeof(*o));
+	o->engine = "native";
+	opterr = 0;
+	optind = 1;
+	/* "+": stop at the first non-option, which is the container's command. */
+	while ((c = getopt_long(argc, argv, "+:vh", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOTFS:
+			if (optarg[0] != '/')
+				return cn_fail(err, 0, "--rootfs: \"%s\" is not an absolute path", optarg);
+			o->rootfs = optarg;
+			break;
+		case OPT_BUNDLE: o->bundle = optarg; break;
+		case OPT_READ_ONLY: o->read_only = true; break;
+		case OPT_HOSTNAME: o->hostname = optarg; break;
+		case OPT_USER:
+			if (parse_user(o, optarg, err) < 0)
+				return -1;
+			break;
+		case OPT_CAP_ADD:
+			if (push(&o->cap_add, optarg, err) < 0)
+				return -1;
+			break;
+		case OPT_CAP_DROP:
+			if (push(&o->cap_drop, optarg, err) < 0)
+				return -1;
+			break;
+		case OPT_NO_NEW_PRIVS: o->no_new_privs = true; break;
+		case OPT_SECCOMP: o->seccomp_file = optarg; break;
+		case OPT_ENV:
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return cn_fail(err, 0, "--env: \"%s\" is not KEY=VALUE", optarg);
+			if (push(&o->env, optarg, err) < 0)
+				return -1;
+			break;
+		case OPT_CWD:
+			if (optarg[0] != '/')
+				return cn_fail(err, 0, "--cwd: \"%s\" is not an absolute path", optarg);
+			o->cwd = optarg;
+			break;
+		case OPT_RLIMIT:
+			if (push(&o->rlimits, optarg, err) < 0)
+				return -1;
+			break;
+		case OPT_FLOW:
+			if ((flow = cn_flow_from_name(optarg)) < 0)
+				return cn_fail(err, 0, "--flow: \"%s\" is not one of auto, setuid, userns, root, fakeroot",
+					       optarg);
+			o->flow = flow;
+			break;
+		case OPT_ENGINE: o->engine = optarg; break;
+		case OPT_PID_FILE: o->pid_file = optarg; break;
+		case OPT_PRINT_CONFIG: o->print_config = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': fputs(usage_text, stdout); return CN_OPTIONS_EXIT;
+		case OPT_VERSION: printf("cnlaunch %s\n", CN_VERSION); return CN_OPTIONS_EXIT;
+		case ':':
+			return cn_fail(err, 0, "%s: needs an argument (see cnlaunch --help)", argv[optind - 1]);
+		default:
+			if (optopt)
+				return cn_fail(err, 0, "unknown option -%c (see cnlaunch --help)", optopt);
+			return cn_fail(err, 0, "unknown option %s (see cnlaunch --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->command = &argv[optind];
+	return CN_OPTIONS_RUN;
+}
+
+void cn_options_free(struct cn_options *o)
+{
+	cn_strv_free(&o->cap_add);
+	cn_strv_free(&o->cap_drop);
+	cn_strv_free(&o->env);
+	cn_strv_free(&o->rlimits);
+}

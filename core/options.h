@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * cnlaunch's command line, parsed for syntax only: nothing here opens a file,
+ * so the starter can read it before it forks STAGE1. Config turns it into a
+ * struct cn_config.
+ */
+#ifndef CN_OPTIONS_H
+#define CN_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+
+struct cn_options {
+	int flow; /* enum cn_flow */
+	const char *engine;
+	const char *bundle, *rootfs;
+	bool user_set;
+	uid_t uid;
+	gid_t gid;
+	bool gid_set;
+	struct cn_strv cap_add, cap_drop, env, rlimits;
+	const char *seccomp_file, *hostname, *cwd, *pid_file;
+	bool no_new_privs, read_only, print_config, verbose;
+	char **command; /* NULL-terminated; NULL when none was given */
+};
+
+enum cn_options_result {
+	CN_OPTIONS_RUN = 0,
+	CN_OPTIONS_EXIT = 1, /* --help or --version was printed */
+};
+
+/* Returns CN_OPTIONS_RUN, CN_OPTIONS_EXIT, or -1 with err naming the option. */
+int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_error *err);
+void cn_options_free(struct cn_options *o);
+
+#endif

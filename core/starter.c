@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include "starter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "creds.h"
+#include "process.h"
+#include "rpc.h"
+#include "sync.h"
+
+/* The launch: one per process, copied by each fork. */
+static struct cn_launch launch = {.sync_fd = -1, .container_pidfd = -1};
+
+/* MASTER's ends of the sockets to its helpers. */
+static int post_start_sock = -1, cleanup_sock = -1;
+static pid_t post_start_pid, cleanup_pid;
+
+static void report(const struct cn_error *err)
+{
+	fprintf(stderr, "cnlaunch: %s\n", err->msg[0] ? err->msg : "failed");
+}
+
+static int failure_status(const struct cn_error *err)
+{
+	return err->exit_code ? err->exit_code : 125;
+}
+
+/* fork()-like clone3: the child returns 0; the parent gets a pidfd too. */
+static pid_t spawn(uint64_t flags, int *pidfd, struct cn_error *err)
+{
+	struct clone_args args = {
+		.flags = flags | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+
+	if (pid < 0)
+		return cn_fail(err, errno, "clone3");
+	return pid;
+}
+
+/* A helper process keeps stdio and the fds it names; nothing of the master's leaks into it. */
+static void keep_only_fds(int a, int b)
+{
+	int keep[2] = {a < b ? a : b, a < b ? b : a};
+	unsigned int from = 3;
+
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < 3)
+			continue;
+		if ((unsigned)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+/* Ctrl-C reaches the whole process group; the host helpers must finish their job anyway. */
+static void ignore_terminal_signals(void)
+{
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+}
+
+static bool drops_permanently(void)
+{
+	return launch.flow == CN_FLOW_SETUID || launch.flow == CN_FLOW_USERNS;
+}
+
+static int drop_helper_privileges(struct cn_error *err)
+{
+	if (!drops_permanently())
+		return 0;
+	return cn_creds_drop_permanently(launch.caller_uid, launch.caller_gid, err);
+}
+
+/* ---- flows ---- */
+
+static int choose_flow(int asked, bool setuid_run, uid_t ruid, struct cn_error *err)
+{
+	switch (asked) {
+	case CN_FLOW_AUTO:
+		return setuid_run ? CN_FLOW_SETUID : ruid == 0 ? CN_FLOW_ROOT : CN_FLOW_USERNS;
+	case CN_FLOW_SETUID:
+		if (setuid_run)
+			return CN_FLOW_SETUID;
+		if (ruid == 0)
+			return cn_fail(err, 0, "--flow setuid: root ran cnlaunch; the setuid flow is a user running a setuid-root cnlaunch");
+		return cn_fail(err, 0, "--flow setuid: this cnlaunch is not installed setuid root");
+	case CN_FLOW_USERNS:
+		if (setuid_run)
+			return cn_fail(err, 0, "--flow userns: a setuid cnlaunch does not create user namespaces "
+					       "(run a copy that is not setuid, or use --flow fakeroot)");
+		return CN_FLOW_USERNS;
+	case CN_FLOW_ROOT:
+		if (ruid != 0)
+			return cn_fail(err, 0, "--flow root: needs root (cnlaunch runs as uid %u)", ruid);
+		return CN_FLOW_ROOT;
+	case CN_FLOW_FAKEROOT:
+		return cn_fail(err, 0, "--flow fakeroot: not implemented yet");
+	}
+	return cn_fail(err, 0, "unknown flow %d", asked);
+}
+
+/* ---- STAGE1 ---- */
+
+static int send_prepared_config(int sock, struct cn_error *err)
+{
+	_cleanup_free_ char *text = cn_config_to_json(&launch.cfg, err);
+	_cleanup_close_ int fd = -1;
+	size_t len, off = 0;
+
+	if (!text)
+		return -1;
+	len = strlen(text);
+	fd = memfd_create("cnlaunch-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return cn_fail(err, errno, "memfd_create");
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0)
+			return cn_fail(err, errno, "write the prepared configuration");
+		off += (size_t)n;
+	}
+	/* Sealed: what the master reads is what PrepareConfig wrote, and stays so. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		return cn_fail(err, errno, "seal the prepared configuration");
+	return cn_msg_send(sock, CN_MSG_CONFIG, NULL, 0, fd, err);
+}
+
+static void stage1_main(int sock, pid_t master)
+{
+	struct cn_error err = {0};
+	int rc;
+
+	cn_launch_set_role(&launch, CN_ROLE_STAGE1);
+	keep_only_fds(sock, -1);
+	rc = drop_helper_privileges(&err);
+	if (rc == 0)
+		rc = cn_die_with_parent(master, &err);
+	if (rc == 0)
+		rc = cn_engine_run(&launch, CN_STAGE_CONFIG, &err);
+	if (rc == 0)
+		rc = cn_engine_run_init_config(&launch, launch.flow == CN_FLOW_SETUID, &err);
+	if (rc == 0)
+		rc = cn_engine_run(&launch, CN_STAGE_PREPARE_CONFIG, &err);
+	if (rc == 0)
+		rc = send_prepared_config(sock, &err);
+	if (rc < 0) {
+		struct cn_error cleanup_err = {0};
+		/* No CLEANUP_HOST exists yet: STAGE1 cleans the host up itself. */
+		if (cn_engine_run(&launch, CN_STAGE_CLEANUP_HOST, &cleanup_err) < 0)
+			report(&cleanup_err);
+		cn_msg_send_error(sock, &err);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static char *read_sealed_config(int fd, struct cn_error *err)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	struct stat st;
+	char *text;
+
+	if (seals < 0 || !(seals & F_SEAL_WRITE) || !(seals & F_SEAL_SEAL) || fstat(fd, &st) < 0)
+		return cn_fail(err, EPERM, "STAGE1 sent an unsealed configuration"), NULL;
+	if ((uint64_t)st.st_size > CN_CONFIG_MAX_BYTES)
+		return cn_fail(err, EFBIG, "STAGE1's configuration"), NULL;
+	if (!(text = calloc(1, (size_t)st.st_size + 1)))
+		return cn_fail(err, ENOMEM, "STAGE1's configuration"), NULL;
+	if (pread(fd, text, (size_t)st.st_size, 0) != st.st_size) {
+		free(text);
+		return cn_fail(err, errno, "read STAGE1's configuration"), NULL;
+	}
+	return text;
+}
+
+static int run_stage1(struct cn_error *err)
+{
+	int sv[2], status, fd = -1, type;
+	_cleanup_close_ int pidfd = -1, sock = -1;
+	pid_t pid, master = getpid();
+
+	if (cn_socketpair(sv, err) < 0)
+		return -1;
+	pid = spawn(0, &pidfd, err);
+	if (pid == 0) {
+		close(sv[0]);
+		stage1_main(sv[1], master);
+	}
+	close(sv[1]);
+	sock = sv[0];
+	if (pid < 0) {
+		close(sv[0]);
+		sock = -1;
+		return -1;
+	}
+	type = cn_msg_recv(sock, NULL, 0, NULL, &fd, err);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (type == CN_MSG_ERROR || type < 0)
+		return -1;
+	if (type != CN_MSG_CONFIG || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return cn_fail(err, 0, "STAGE1 exited with status %d before it sent the configuration",
+			       cn_exit_status(status));
+	}
+	launch.prepared_config = read_sealed_config(fd, err);
+	close(fd);
+	return launch.prepared_config ? 0 : -1;
+}
+
+/* ---- POST_START_HOST and CLEANUP_HOST ---- */
+
+static void post_start_host_main(int sock)
+{
+	struct cn_error err = {0};
+	int32_t pid;
+
+	cn_launch_set_role(&launch, CN_ROLE_POST_START_HOST);
+	ignore_terminal_signals();
+	keep_only_fds(sock, -1);
+	if (drop_helper_privileges(&err) < 0) {
+		report(&err);
+		_exit(1);
+	}
+	/* EOF: the launch ended before the container started; nothing to do. */
+	if (cn_msg_recv(sock, &pid, sizeof(pid), NULL, NULL, &err) != CN_MSG_POST_START)
+		_exit(0);
+	launch.container_pid = pid;
+	launch.container_started = true;
+	if (cn_engine_run(&launch, CN_STAGE_POST_START_HOST, &err) < 0) {
+		report(&err);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static void cleanup_host_main(int sock)
+{
+	struct cn_error err = {0};
+	struct cn_msg_cleanup msg = {.status = -1};
+	int type;
+
+	cn_launch_set_role(&launch, CN_ROLE_CLEANUP_HOST);
+	ignore_terminal_signals();
+	keep_only_fds(sock, -1);
+	if (drop_helper_privileges(&err) < 0) {
+		report(&err);
+		_exit(1);
+	}
+	/* The master's word, or its death (EOF): either way the host gets cleaned up. */
+	type = cn_msg_recv(sock, &msg, sizeof(msg), NULL, NULL, &err);
+	launch.failed = type != CN_MSG_CLEANUP || msg.status < 0;
+	launch.container_status = msg.status;
+	launch.container_pid = msg.container_pid;
+	if (cn_engine_run(&launch, CN_STAGE_CLEANUP_HOST, &err) < 0) {
+		report(&err);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static pid_t fork_host_helper(void (*helper_main)(int sock), int *master_end, struct cn_error *err)
+{
+	int sv[2], pidfd = -1;
+	pid_t pid;
+
+	if (cn_socketpair(sv, err) < 0)
+		return -1;
+	pid = spawn(0, &pidfd, err);
+	if (pid == 0) {
+		close(sv[0]);
+		helper_main(sv[1]);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	close(pidfd);
+	*master_end = sv[0];
+	return pid;
+}
+
+/* ---- STAGE2 and the RPC server ---- */
+
+static void rpc_server_main(int sock, pid_t parent)
+{
+	struct cn_rpc_server srv = {.sock = sock, .rootfd = -1};
+	uint64_t keep = cn_rpc_caps_needed();
+	struct cn_creds_target t = {
+		.uid = getuid(),
+		.gid = getgid(),
+		.caps[CN_CAPSET_PERMITTED] = keep,
+		.caps[CN_CAPSET_BOUNDING] = keep,
+		.no_new_privs = true, /* it never execs; nothing it runs could gain anything */
+	};
+	struct cn_error err = {0};
+
+	cn_launch_set_role(&launch, CN_ROLE_RPC_SERVER);
+	keep_only_fds(sock, -1);
+	if (cn_creds_apply(&t, &err) < 0 || cn_die_with_parent(parent, &err) < 0) {
+		cn_prefix(&err, "RPC server: ");
+		report(&err);
+		_exit(1);
+	}
+	if (cn_rpc_serve(&srv, &err) < 0) {
+		report(&err);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static int stage2_prepare(int sync, int rpc_end, pid_t *rpc_pid, struct cn_error *err)
+{
+	pid_t self = getpid();
+	int pidfd = -1;
+
+	/* Its parent, the master, is outside its pid namespace: getppid() is 0 then. */
+	if (cn_die_with_parent((launch.cfg.namespaces & CLONE_NEWPID) ? 0 : getppid(), err) < 0)
+		return -1;
+	if (launch.cfg.namespaces & CLONE_NEWUSER) {
+		if (cn_msg_expect(sync, CN_MSG_MAPS_WRITTEN, NULL, 0, NULL, "the master", err) < 0)
+			return -1;
+	}
+	*rpc_pid = spawn(0, &pidfd, err);
+	if (*rpc_pid < 0)
+		return -1;
+	if (*rpc_pid == 0)
+		rpc_server_main(rpc_end, self);
+	close(pidfd);
+	return 0;
+}
+
+static void stage2_main(int sync, int rpc_end)
+{
+	struct cn_error err = {0};
+	pid_t rpc_pid = -1;
+	int status;
+
+	cn_launch_set_role(&launch, CN_ROLE_STAGE2);
+	keep_only_fds(sync, rpc_end);
+	if (stage2_prepare(sync, rpc_end, &rpc_pid, &err) < 0)
+		goto fail;
+	close(rpc_end);
+	if (cn_msg_send(sync, CN_MSG_READY, NULL, 0, -1, &err) < 0)
+		goto fail;
+	if (cn_msg_expect(sync, CN_MSG_START, NULL, 0, NULL, "the master", &err) < 0)
+		_exit(1); /* the master failed or died: it reports, and kills what is left */
+	/* The master closed the RPC socket before START: the server has exited. */
+	while (waitpid(rpc_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (cn_engine_run(&launch, CN_STAGE_START_PROCESS, &err) < 0)
+		goto fail;
+	execve(launch.exec_path, launch.cfg.args.v, launch.cfg.env.v);
+	cn_fail(&err, errno, "StartProcess: execve %s", launch.exec_path);
+	err.exit_code = cn_exec_failure_status(err.errnum);
+fail:
+	cn_msg_send_error(sync, &err);
+	_exit(failure_status(&err));
+}
+
+static int write_proc_file(pid_t pid, const char *name, const char *text, struct cn_error *err)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text);
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cn_fail(err, errno, "open %s", path);
+	if (write(fd, text, len) != (ssize_t)len)
+		return cn_fail(err, errno, "write \"%.*s\" to %s", (int)strcspn(text, "\n"), text, path);
+	return 0;
+}
+
+static int format_map(const struct cn_id_map *maps, size_t n, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + used, cap - used, "%u %u %u\n", maps[i].container_id, maps[i].host_id, maps[i].size);
+		if (w < 0 || (size_t)w >= cap - used)
+			return -1;
+		used += (size_t)w;
+	}
+	return 0;
+}
+
+static int write_id_maps(pid_t pid, struct cn_error *err)
+{
+	static char buf[340 * 36];
+
+	if (format_map(launch.cfg.uid_maps, launch.cfg.n_uid_maps, buf, sizeof(buf)) < 0 ||
+	    write_proc_file(pid, "uid_map", buf, err) < 0)
+		return cn_prefix(err, "uid map: ");
+	/* An unprivileged writer may map its gid only once setgroups is denied. */
+	if (launch.flow != CN_FLOW_ROOT && write_proc_file(pid, "setgroups", "deny", err) < 0)
+		return -1;
+	if (format_map(launch.cfg.gid_maps, launch.cfg.n_gid_maps, buf, sizeof(buf)) < 0 ||
+	    write_proc_file(pid, "gid_map", buf, err) < 0)
+		return cn_prefix(err, "gid map: ");
+	return 0;
+}
+
+int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
+{
+	static struct cn_rpc_client client;
+	int sync[2], rpc[2];
+	pid_t pid;
+
+	if (cn_socketpair(sync, err) < 0)
+		return -1;
+	if (cn_socketpair(rpc, err) < 0) {
+		close(sync[0]);
+		close(sync[1]);
+		return -1;
+	}
+	/* The setuid flow's one escalation of the master: creating namespaces needs CAP_SYS_ADMIN. */
+	if (l->flow == CN_FLOW_SETUID && cn_creds_set_euid(0, err) < 0)
+		goto fail_close;
+	pid = spawn((uint64_t)l->cfg.namespaces, &l->container_pidfd, err);
+	if (pid == 0) {
+		close(sync[0]);
+		close(rpc[0]);
+		stage2_main(sync[1], rpc[1]);
+	}
+	if (l->flow == CN_FLOW_SETUID) {
+		struct cn_error lower_err = {0};
+		if (cn_creds_set_euid(l->caller_uid, &lower_err) < 0) {
+			/* Never go on with euid 0: kill what was made and fail. */
+			if (pid > 0)
+				syscall(SYS_pidfd_send_signal, l->container_pidfd, SIGKILL, NULL, 0);
+			*err = lower_err;
+			pid = -1;
+		}
+	}
+	close(sync[1]);
+	close(rpc[1]);
+	if (pid < 0) {
+		close(sync[0]);
+		close(rpc[0]);
+		return cn_prefix(err, "create the container's namespaces: ");
+	}
+	l->container_pid = pid;
+	l->sync_fd = sync[0];
+	client.sock = rpc[0];
+	l->rpc = &client;
+	if ((l->cfg.namespaces & CLONE_NEWUSER) &&
+	    (write_id_maps(pid, err) < 0 || cn_msg_send(sync[0], CN_MSG_MAPS_WRITTEN, NULL, 0, -1, err) < 0))
+		return -1;
+	return cn_msg_expect(sync[0], CN_MSG_READY, NULL, 0, NULL, "STAGE2", err);
+
+fail_close:
+	close(sync[0]);
+	close(sync[1]);
+	close(rpc[0]);
+	close(rpc[1]);
+	return -1;
+}
+
+/* MASTER: release STAGE2 into StartProcess and learn whether its execve worked:
+ * the sync socket is close-on-exec, so EOF means the command runs. */
+static int start_container_process(struct cn_error *err)
+{
+	int type;
+
+	if (launch.rpc) {
+		close(launch.rpc->sock);
+		launch.rpc = NULL;
+	}
+	if (cn_msg_send(launch.sync_fd, CN_MSG_START, NULL, 0, -1, err) < 0)
+		return -1;
+	type = cn_msg_recv(launch.sync_fd, NULL, 0, NULL, NULL, err);
+	close(launch.sync_fd);
+	launch.sync_fd = -1;
+	if (type != 0)
+		return type == CN_MSG_ERROR || type < 0 ? -1 : cn_fail(err, EPROTO, "STAGE2 sent message %d", type);
+	launch.container_started = true;
+	return 0;
+}
+
+static void finish_host_helpers(int32_t status)
+{
+	struct cn_msg_cleanup msg = {.status = status, .container_pid = launch.container_started ? launch.container_pid : 0};
+	struct cn_error ignored;
+	int wstatus;
+
+	if (post_start_sock >= 0)
+		close(post_start_sock); /* EOF: PostStartHost is not needed (or was done) */
+	if (cleanup_sock >= 0) {
+		cn_msg_send(cleanup_sock, CN_MSG_CLEANUP, &msg, sizeof(msg), -1, &ignored);
+		close(cleanup_sock);
+	}
+	post_start_sock = cleanup_sock = -1;
+	if (post_start_pid > 0)
+		while (waitpid(post_start_pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+	if (cleanup_pid > 0)
+		while (waitpid(cleanup_pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+}
+
+/* Every fd from 0 to 2 is open: otherwise a file the launcher opens could become
+ * someone's stdout (a setuid program's classic pitfall). */
+static void ensure_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int null = open("/dev/null", O_RDWR);
+			if (null < 0)
+				_exit(125);
+			if (null != fd) {
+				dup2(null, fd);
+				close(null);
+			}
+		}
+}
+
+static int load_caller(bool setuid_run, struct cn_error *err)
+{
+	int n;
+
+	launch.caller_uid = getuid();
+	launch.caller_gid = getgid();
+	if (setuid_run) {
+		/* AT_SECURE already made glibc drop the dangerous variables; nothing of
+		 * the caller's environment is needed, so none of it is kept. */
+		clearenv();
+		setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	}
+	n = getgroups(0, NULL);
+	if (n < 0 || !(launch.caller_groups = calloc((size_t)n + 1, sizeof(gid_t))))
+		return cn_fail(err, errno, "getgroups");
+	launch.n_caller_groups = getgroups(n, launch.caller_groups);
+	if (launch.n_caller_groups < 0)
+		return cn_fail(err, errno, "getgroups");
+	return 0;
+}
+
+static int run_master(struct cn_error *err)
+{
+	struct cn_error stage_err = {0};
+	int32_t status;
+	int rc;
+
+	cn_launch_set_role(&launch, CN_ROLE_MASTER);
+	if (cn_engine_run(&launch, CN_STAGE_CONFIG, err) < 0 || cn_engine_run_init_config(&launch, false, err) < 0)
+		return -1;
+	if (launch.opts.print_config) {
+		fputs(launch.prepared_config, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	post_start_pid = fork_host_helper(post_start_host_main, &post_start_sock, err);
+	if (post_start_pid < 0)
+		return -1;
+	cleanup_pid = fork_host_helper(cleanup_host_main, &cleanup_sock, err);
+	if (cleanup_pid < 0) {
+		finish_host_helpers(-1);
+		return -1;
+	}
+
+	rc = cn_engine_run(&launch, CN_STAGE_CREATE_CONTAINER, err);
+	if (rc == 0 && (rc = start_container_process(err)) == 0) {
+		int32_t pid = launch.container_pid;
+		rc = cn_engine_run(&launch, CN_STAGE_POST_START_PROCESS, err);
+		if (rc == 0 && cn_msg_send(post_start_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0)
+			rc = -1;
+		if (rc == 0)
+			rc = cn_engine_run(&launch, CN_STAGE_MONITOR_CONTAINER, err);
+	}
+	/* CleanupContainer runs whatever failed before it, and keeps the first error. */
+	if (cn_engine_run(&launch, CN_STAGE_CLEANUP_CONTAINER, rc < 0 ? &stage_err : err) < 0 && rc == 0)
+		rc = -1;
+	else if (rc < 0 && stage_err.msg[0])
+		fprintf(stderr, "cnlaunch: %s\n", stage_err.msg);
+	status = rc < 0 ? -1 : launch.container_status;
+	finish_host_helpers(status);
+	return rc;
+}
+
+int cn_starter_main(int argc, char **argv)
+{
+	struct cn_error err = {0};
+	bool setuid_run;
+	int flow, rc;
+
+	ensure_stdio();
+	/* A setuid run drops its effective uid before it does anything else. */
+	setuid_run = geteuid() == 0 && getuid() != 0;
+	if (setuid_run && cn_creds_set_euid(getuid(), &err) < 0) {
+		report(&err);
+		return 125;
+	}
+	cn_launch_set_role(&launch, CN_ROLE_STARTER);
+	if (load_caller(setuid_run, &err) < 0) {
+		report(&err);
+		return 125;
+	}
+	rc = cn_options_parse(&launch.opts, argc, argv, &err);
+	if (rc != CN_OPTIONS_RUN) {
+		if (rc < 0)
+			report(&err);
+		return rc < 0 ? 125 : 0;
+	}
+	if ((flow = choose_flow(launch.opts.flow, setuid_run, launch.caller_uid, &err)) < 0) {
+		report(&err);
+		return 125;
+	}
+	launch.flow = flow;
+	if (!(launch.engine = cn_engine_find(launch.opts.engine))) {
+		cn_fail(&err, 0, "--engine: no engine named \"%s\"", launch.opts.engine);
+		report(&err);
+		return 125;
+	}
+	if (run_stage1(&err) < 0 || run_master(&err) < 0) {
+		report(&err);
+		return failure_status(&err);
+	}
+	return launch.opts.print_config ? 0 : cn_exit_status(launch.container_status);
+}
