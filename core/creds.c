@@ -92,7 +92,7 @@ static int describe_caps_mismatch(const char *set, uint64_t got, uint64_t want, 
 	uint64_t extra = got & ~want, missing = want & ~got;
 	int cap = __builtin_ctzll(extra ? extra : missing);
 
-	return cn_fail(err, EPERM, "verify %s capabilities: %s is %s", set, cn_cap_name(cap, name),
+	return cn_fail(err, 0, "verify %s capabilities: %s is %s", set, cn_cap_name(cap, name),
 		       extra ? "still set" : "missing");
 }
 
@@ -105,18 +105,18 @@ static int verify(const struct cn_creds_target *t, uint64_t want_bounding, struc
 	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
 		return cn_fail(err, errno, "getresuid");
 	if (r != t->uid || e != t->uid || s != t->uid)
-		return cn_fail(err, EPERM, "verify uids: r/e/s are %u/%u/%u, %u expected", r, e, s, t->uid);
+		return cn_fail(err, 0, "verify uids: r/e/s are %u/%u/%u, %u expected", r, e, s, t->uid);
 	if (rg != t->gid || eg != t->gid || sg != t->gid)
-		return cn_fail(err, EPERM, "verify gids: r/e/s are %u/%u/%u, %u expected", rg, eg, sg, t->gid);
+		return cn_fail(err, 0, "verify gids: r/e/s are %u/%u/%u, %u expected", rg, eg, sg, t->gid);
 	if (setfsuid((uid_t)-1) != (int)t->uid || setfsgid((gid_t)-1) != (int)t->gid)
-		return cn_fail(err, EPERM, "verify fsuid/fsgid: not %u/%u", t->uid, t->gid);
+		return cn_fail(err, 0, "verify fsuid/fsgid: not %u/%u", t->uid, t->gid);
 	if (t->set_groups) {
 		gid_t groups[NGROUPS_MAX];
 		int n = getgroups(NGROUPS_MAX, groups);
 		if (n < 0)
 			return cn_fail(err, errno, "getgroups");
 		if ((size_t)n != t->n_groups || memcmp(groups, t->groups, t->n_groups * sizeof(gid_t)) != 0)
-			return cn_fail(err, EPERM, "verify groups: %d supplementary groups, %zu expected", n, t->n_groups);
+			return cn_fail(err, 0, "verify groups: %d supplementary groups, %zu expected", n, t->n_groups);
 	}
 	if (cn_creds_read_caps(caps, err) < 0)
 		return -1;
@@ -126,7 +126,7 @@ static int verify(const struct cn_creds_target *t, uint64_t want_bounding, struc
 			return describe_caps_mismatch(cn_capset_name(set), caps[set], want, err);
 	}
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != (int)t->no_new_privs)
-		return cn_fail(err, EPERM, "verify no_new_privs: not %d", t->no_new_privs);
+		return cn_fail(err, 0, "verify no_new_privs: not %d", t->no_new_privs);
 	return 0;
 }
 
@@ -152,7 +152,7 @@ int cn_creds_apply(const struct cn_creds_target *t, struct cn_error *err)
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			return cn_fail(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
 		if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
-			return cn_fail(err, EPERM, "no_new_privs did not stick");
+			return cn_fail(err, 0, "no_new_privs did not stick");
 	}
 	if (capset_masks(t->caps[CN_CAPSET_EFFECTIVE], t->caps[CN_CAPSET_PERMITTED], t->caps[CN_CAPSET_INHERITABLE]) < 0)
 		return cn_fail(err, errno, "capset");
@@ -177,7 +177,7 @@ int cn_creds_set_euid(uid_t euid, struct cn_error *err)
 	if (setresuid((uid_t)-1, euid, (uid_t)-1) < 0)
 		return cn_fail(err, errno, "setresuid(-1, %u, -1)", euid);
 	if (geteuid() != euid)
-		return cn_fail(err, EPERM, "verify euid: %u, %u expected", geteuid(), euid);
+		return cn_fail(err, 0, "verify euid: %u, %u expected", geteuid(), euid);
 	return 0;
 }
 
@@ -188,7 +188,7 @@ int cn_creds_set_effective(uint64_t caps, struct cn_error *err)
 	if (capget_masks(&eff, &prm, &inh) < 0)
 		return cn_fail(err, errno, "capget");
 	if (caps & ~prm)
-		return cn_fail(err, EPERM, "raise capabilities %#llx: not permitted", (unsigned long long)(caps & ~prm));
+		return cn_fail(err, 0, "raise capabilities %#llx: not permitted", (unsigned long long)(caps & ~prm));
 	if (capset_masks(caps, prm, inh) < 0)
 		return cn_fail(err, errno, "capset");
 	return 0;

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CN_ENGINES_MAX 16
 
@@ -77,6 +79,9 @@ static int finish_stage(struct cn_launch *launch, enum cn_stage stage, int rc, s
 {
 	/* The probe carries -errno so that the trace shows why a stage failed. */
 	CN_PROBE_STAGE_EXIT(stage, launch->role, rc < 0 ? -(err->errnum ? err->errnum : EINVAL) : 0);
+	if (launch->opts.verbose)
+		fprintf(stderr, "cnlaunch: [%s %d] %s %s\n", cn_role_name(launch->role), getpid(), cn_stage_name(stage),
+			rc < 0 ? "failed" : "done");
 	if (rc < 0) {
 		launch->failed = true;
 		return cn_prefix(err, "%s: ", cn_stage_name(stage));

@@ -272,7 +272,7 @@ static int native_init_config(struct cn_launch *l, bool privileged_stage1, struc
 	if (cn_sysconf_load(CN_SYSCONF_PATH, &trusted_conf, err) < 0)
 		return -1;
 	if (!trusted_conf.allow_setuid)
-		return cn_fail(err, EPERM, "setuid runs are disabled by %s (allow setuid = no)", CN_SYSCONF_PATH);
+		return cn_fail(err, 0, "setuid runs are disabled by %s (allow setuid = no)", CN_SYSCONF_PATH);
 	return privileged_stage1 ? 0 : cn_native_check_flow(l, err);
 }
 
@@ -294,22 +294,22 @@ static int check_setuid_flow(struct cn_launch *l, struct cn_error *err)
 	char name[CN_CAP_NAME_MAX];
 
 	if (cfg->namespaces & CLONE_NEWUSER)
-		return cn_fail(err, EPERM, "linux.namespaces: a setuid run does not create user namespaces "
+		return cn_fail(err, 0, "linux.namespaces: a setuid run does not create user namespaces "
 					  "(run a cnlaunch that is not setuid, or use --flow fakeroot)");
 	if (cfg->uid != l->caller_uid)
-		return cn_fail(err, EPERM, "process.user.uid: a setuid run runs as its caller (uid %u), not uid %u",
+		return cn_fail(err, 0, "process.user.uid: a setuid run runs as its caller (uid %u), not uid %u",
 			       l->caller_uid, cfg->uid);
 	if (cfg->gid != l->caller_gid)
-		return cn_fail(err, EPERM, "process.user.gid: a setuid run runs with its caller's gid %u, not %u",
+		return cn_fail(err, 0, "process.user.gid: a setuid run runs with its caller's gid %u, not %u",
 			       l->caller_gid, cfg->gid);
 	for (size_t i = 0; i < cfg->n_additional_gids; i++)
 		if (!is_caller_group(l, cfg->additional_gids[i]))
-			return cn_fail(err, EPERM, "process.user.additionalGids[%zu]: the caller is not in group %u", i,
+			return cn_fail(err, 0, "process.user.additionalGids[%zu]: the caller is not in group %u", i,
 				       cfg->additional_gids[i]);
 	for (int set = 0; set < CN_CAPSET__COUNT; set++) {
 		uint64_t extra = cfg->caps[set] & ~l->sysconf->setuid_caps;
 		if (extra)
-			return cn_fail(err, EPERM, "process.capabilities.%s: %s is not allowed in a setuid run (%s: setuid capabilities)",
+			return cn_fail(err, 0, "process.capabilities.%s: %s is not allowed in a setuid run (%s: setuid capabilities)",
 				       cn_capset_name(set), cn_cap_name(__builtin_ctzll(extra), name), CN_SYSCONF_PATH);
 	}
 	for (size_t i = 0; i < cfg->n_rlimits; i++) {
@@ -317,12 +317,12 @@ static int check_setuid_flow(struct cn_launch *l, struct cn_error *err)
 		if (getrlimit(cfg->rlimits[i].resource, &cur) < 0)
 			return cn_fail(err, errno, "getrlimit %s", cn_rlimit_name(cfg->rlimits[i].resource));
 		if (cfg->rlimits[i].hard > cur.rlim_max)
-			return cn_fail(err, EPERM, "process.rlimits: %s hard limit %llu is above the caller's %llu",
+			return cn_fail(err, 0, "process.rlimits: %s hard limit %llu is above the caller's %llu",
 				       cn_rlimit_name(cfg->rlimits[i].resource), (unsigned long long)cfg->rlimits[i].hard,
 				       (unsigned long long)cur.rlim_max);
 	}
 	if (cfg->seccomp && !cfg->no_new_privs)
-		return cn_fail(err, EPERM, "linux.seccomp: a setuid run loads seccomp filters only with no_new_privs");
+		return cn_fail(err, 0, "linux.seccomp: a setuid run loads seccomp filters only with no_new_privs");
 	return 0;
 }
 
@@ -330,9 +330,9 @@ static int check_single_map(const struct cn_id_map *maps, size_t n, uint32_t tar
 			    const char *what, struct cn_error *err)
 {
 	if (n != 1 || maps[0].size != 1 || maps[0].host_id != caller)
-		return cn_fail(err, EPERM, "linux.%sMappings: an unprivileged user maps one id, its own (%u)", what, caller);
+		return cn_fail(err, 0, "linux.%sMappings: an unprivileged user maps one id, its own (%u)", what, caller);
 	if (maps[0].container_id != target)
-		return cn_fail(err, EINVAL, "process.user.%s: %u is not mapped (linux.%sMappings maps %u)", what, target,
+		return cn_fail(err, 0, "process.user.%s: %u is not mapped (linux.%sMappings maps %u)", what, target,
 			       what, maps[0].container_id);
 	return 0;
 }
@@ -342,12 +342,12 @@ static int check_userns_flow(struct cn_launch *l, struct cn_error *err)
 	const struct cn_config *cfg = &l->cfg;
 
 	if (!(cfg->namespaces & CLONE_NEWUSER))
-		return cn_fail(err, EINVAL, "linux.namespaces: the userns flow needs a user namespace");
+		return cn_fail(err, 0, "linux.namespaces: the userns flow needs a user namespace");
 	if (check_single_map(cfg->uid_maps, cfg->n_uid_maps, cfg->uid, l->caller_uid, "uid", err) < 0 ||
 	    check_single_map(cfg->gid_maps, cfg->n_gid_maps, cfg->gid, l->caller_gid, "gid", err) < 0)
 		return -1;
 	if (cfg->n_additional_gids)
-		return cn_fail(err, EPERM, "process.user.additionalGids: setgroups is denied in an unprivileged user namespace");
+		return cn_fail(err, 0, "process.user.additionalGids: setgroups is denied in an unprivileged user namespace");
 	return 0;
 }
 
@@ -356,9 +356,9 @@ int cn_native_check_flow(struct cn_launch *l, struct cn_error *err)
 	const struct cn_config *cfg = &l->cfg;
 
 	if (!(cfg->namespaces & CLONE_NEWNS))
-		return cn_fail(err, EINVAL, "linux.namespaces: a mount namespace is required");
+		return cn_fail(err, 0, "linux.namespaces: a mount namespace is required");
 	if ((cfg->namespaces & CLONE_NEWUSER) && (!cfg->n_uid_maps || !cfg->n_gid_maps))
-		return cn_fail(err, EINVAL, "linux.uidMappings: a user namespace needs uid and gid mappings");
+		return cn_fail(err, 0, "linux.uidMappings: a user namespace needs uid and gid mappings");
 	switch (l->flow) {
 	case CN_FLOW_SETUID: return check_setuid_flow(l, err);
 	case CN_FLOW_USERNS: return check_userns_flow(l, err);
@@ -371,14 +371,14 @@ static int check_rootfs(const struct cn_config *cfg, struct cn_error *err)
 	struct stat st;
 
 	if (cfg->root_path[0] != '/')
-		return cn_fail(err, EINVAL, "root.path: \"%s\" is not an absolute path", cfg->root_path);
+		return cn_fail(err, 0, "root.path: \"%s\" is not an absolute path", cfg->root_path);
 	/* STAGE1 runs as the caller: this is what the caller can see. */
 	if (stat(cfg->root_path, &st) < 0)
 		return cn_fail(err, errno, "rootfs %s", cfg->root_path);
 	if (!S_ISDIR(st.st_mode))
 		return cn_fail(err, ENOTDIR, "rootfs %s", cfg->root_path);
 	if (st.st_ino == 2 && strcmp(cfg->root_path, "/") == 0)
-		return cn_fail(err, EINVAL, "rootfs %s: the host's root cannot be a container's", cfg->root_path);
+		return cn_fail(err, 0, "rootfs %s: the host's root cannot be a container's", cfg->root_path);
 	return 0;
 }
 
@@ -387,7 +387,7 @@ static int native_prepare_config(struct cn_launch *l, struct cn_error *err)
 	struct cn_config *cfg = &l->cfg;
 
 	if (cfg->args.n == 0)
-		return cn_fail(err, EINVAL, "no command: give one after -- or in process.args");
+		return cn_fail(err, 0, "no command: give one after -- or in process.args");
 	if (l->flow == CN_FLOW_SETUID && cfg->seccomp && !l->opts.bundle)
 		cfg->no_new_privs = true; /* --seccomp in a setuid run implies --no-new-privs */
 	if (check_rootfs(cfg, err) < 0 || cn_native_check_flow(l, err) < 0)

@@ -109,6 +109,11 @@ int cn_seccomp_compile(json_object *profile, const char *where, scmp_filter_ctx 
 		return -1;
 	if (!(ctx = seccomp_init(dflt)))
 		return cn_fail(err, EINVAL, "%s: seccomp_init", where);
+	/* libseccomp would set no_new_privs on load; the launcher sets it, or not, as configured. */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) {
+		seccomp_release(ctx);
+		return cn_fail(err, EINVAL, "%s: seccomp_attr_set", where);
+	}
 	if (json_object_object_get_ex(profile, "architectures", &arches) && json_object_is_type(arches, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(arches); i++) {
 			const char *name = json_object_get_string(json_object_array_get_idx(arches, i));
