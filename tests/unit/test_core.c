@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * CUnit: the launcher core's pure logic: config.json parsing and writing,
+ * capability names, the engine and RPC registries, the command line, mount options.
+ */
+#define _GNU_SOURCE
+#include <CUnit/Basic.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "caps.h"
+#include "config.h"
+#include "engine.h"
+#include "engine_native.h"
+#include "mounts.h"
+#include "options.h"
+#include "rpc.h"
+
+/* ---- config.json ---- */
+
+static const char *valid_doc =
+	"{\"ociVersion\": \"1.0.2\","
+	" \"process\": {\"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"A=1\"], \"cwd\": \"/tmp\","
+	"   \"user\": {\"uid\": 1000, \"gid\": 100, \"additionalGids\": [5, 6]},"
+	"   \"capabilities\": {\"bounding\": [\"CAP_CHOWN\", \"cap_kill\"], \"effective\": [\"CAP_KILL\"]},"
+	"   \"noNewPrivileges\": true,"
+	"   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 2048, \"soft\": 1024}]},"
+	" \"root\": {\"path\": \"rootfs\", \"readonly\": true},"
+	" \"hostname\": \"box\","
+	" \"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}],"
+	" \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, {\"type\": \"user\"}],"
+	"   \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}],"
+	"   \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\"},"
+	"   \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"]}}";
+
+static void test_config_parses_every_field(void)
+{
+	struct cn_config cfg = {0};
+	struct cn_error err = {0};
+
+	CU_ASSERT_EQUAL_FATAL(cn_config_parse(&cfg, valid_doc, "/bundle", &err), 0);
+	CU_ASSERT_EQUAL(cfg.args.n, 3);
+	CU_ASSERT_STRING_EQUAL(cfg.args.v[0], "sh");
+	CU_ASSERT_STRING_EQUAL(cfg.env.v[0], "A=1");
+	CU_ASSERT_STRING_EQUAL(cfg.cwd, "/tmp");
+	CU_ASSERT_EQUAL(cfg.uid, 1000);
+	CU_ASSERT_EQUAL(cfg.gid, 100);
+	CU_ASSERT_EQUAL(cfg.n_additional_gids, 2);
+	CU_ASSERT_EQUAL(cfg.additional_gids[1], 6);
+	CU_ASSERT_TRUE(cfg.user_configured);
+	CU_ASSERT_TRUE(cfg.caps_configured);
+	CU_ASSERT_EQUAL(cfg.caps[CN_CAPSET_BOUNDING], CN_CAP_BIT(0) | CN_CAP_BIT(5));
+	CU_ASSERT_EQUAL(cfg.caps[CN_CAPSET_EFFECTIVE], CN_CAP_BIT(5));
+	CU_ASSERT_EQUAL(cfg.caps[CN_CAPSET_AMBIENT], 0);
+	CU_ASSERT_TRUE(cfg.no_new_privs);
+	CU_ASSERT_EQUAL(cfg.n_rlimits, 1);
+	CU_ASSERT_EQUAL(cfg.rlimits[0].resource, RLIMIT_NOFILE);
+	CU_ASSERT_EQUAL(cfg.rlimits[0].soft, 1024);
+	CU_ASSERT_STRING_EQUAL(cfg.root_path, "/bundle/rootfs");
+	CU_ASSERT_TRUE(cfg.root_readonly);
+	CU_ASSERT_STRING_EQUAL(cfg.hostname, "box");
+	CU_ASSERT_EQUAL(cfg.n_mounts, 1);
+	CU_ASSERT_STRING_EQUAL(cfg.mounts[0].type, "proc");
+	CU_ASSERT_EQUAL(cfg.namespaces, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUSER);
+	CU_ASSERT_EQUAL(cfg.n_uid_maps, 1);
+	CU_ASSERT_EQUAL(cfg.uid_maps[0].host_id, 1000);
+	CU_ASSERT_PTR_NOT_NULL(cfg.seccomp);
+	CU_ASSERT_STRING_EQUAL(cfg.masked_paths.v[0], "/proc/kcore");
+	CU_ASSERT_STRING_EQUAL(cfg.readonly_paths.v[0], "/proc/sys");
+	cn_config_free(&cfg);
+}
+
+static void test_config_survives_a_round_trip(void)
+{
+	struct cn_config a = {0}, b = {0};
+	struct cn_error err = {0};
+	char *text, *again;
+
+	CU_ASSERT_EQUAL_FATAL(cn_config_parse(&a, valid_doc, "/bundle", &err), 0);
+	text = cn_config_to_json(&a, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_EQUAL_FATAL(cn_config_parse(&b, text, NULL, &err), 0);
+	again = cn_config_to_json(&b, &err);
+	CU_ASSERT_STRING_EQUAL(text, again);
+	CU_ASSERT_EQUAL(memcmp(a.caps, b.caps, sizeof(a.caps)), 0);
+	CU_ASSERT_EQUAL(b.namespaces, a.namespaces);
+	free(text);
+	free(again);
+	cn_config_free(&a);
+	cn_config_free(&b);
+}
+
+static void test_default_config_is_like_runc_spec(void)
+{
+	struct cn_config cfg;
+	struct cn_error err = {0};
+	bool has_pts_gid = false;
+
+	CU_ASSERT_EQUAL_FATAL(cn_config_init_default(&cfg, false, &err), 0);
+	CU_ASSERT_EQUAL(cfg.n_mounts, 6);
+	CU_ASSERT_EQUAL(cfg.namespaces & CLONE_NEWUSER, 0);
+	for (size_t i = 0; i < cfg.mounts[2].options.n; i++)
+		has_pts_gid |= strcmp(cfg.mounts[2].options.v[i], "gid=5") == 0;
+	CU_ASSERT_TRUE(has_pts_gid);
+	cn_config_free(&cfg);
+	/* rootless: no devpts gid the user namespace cannot map, /sys bound from the host */
+	CU_ASSERT_EQUAL_FATAL(cn_config_init_default(&cfg, true, &err), 0);
+	CU_ASSERT_NOT_EQUAL(cfg.namespaces & CLONE_NEWUSER, 0);
+	CU_ASSERT_STRING_EQUAL(cfg.mounts[5].type, "bind");
+	for (size_t i = 0; i < cfg.mounts[2].options.n; i++)
+		CU_ASSERT_NOT_EQUAL(strcmp(cfg.mounts[2].options.v[i], "gid=5"), 0);
+	cn_config_free(&cfg);
+}
+
+struct bad_doc {
+	const char *doc;
+	const char *expect; /* a substring of the one-line error */
+};
+
+static void test_config_refuses_bad_documents_naming_the_path(void)
+{
+	static const struct bad_doc bad[] = {
+		{"{", "malformed JSON"},
+		{"[]", "must be a JSON object"},
+		{"{} trailing", "trailing data"},
+		{"{\"process\": []}", "process: must be object"},
+		{"{\"process\": {\"args\": \"sh\"}}", "process.args: must be array"},
+		{"{\"process\": {\"args\": [1]}}", "process.args[0]: must be a string"},
+		{"{\"process\": {\"capabilities\": {\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NOPE\"]}}}",
+		 "process.capabilities.bounding[2]: unknown capability \"CAP_NOPE\""},
+		{"{\"process\": {\"capabilities\": {\"ambient\": [\"SYS_ADMIN\"]}}}", "process.capabilities.ambient[0]: unknown"},
+		{"{\"process\": {\"user\": {\"uid\": -1}}}", "process.user.uid: -1 is not a valid id"},
+		{"{\"process\": {\"user\": {\"uid\": 4294967295}}}", "process.user.uid: 4294967295 is not a valid id"},
+		{"{\"process\": {\"user\": {\"uid\": \"root\"}}}", "process.user.uid: must be an integer"},
+		{"{\"process\": {\"user\": {\"additionalGids\": [1, \"x\"]}}}", "process.user.additionalGids[1]"},
+		{"{\"process\": {\"cwd\": \"tmp\"}}", "process.cwd: \"tmp\" is not an absolute path"},
+		{"{\"process\": {\"env\": [\"NOEQUALS\"]}}", "process.env[0]: \"NOEQUALS\" is not KEY=VALUE"},
+		{"{\"process\": {\"rlimits\": [{\"type\": \"RLIMIT_NOPE\", \"hard\": 1, \"soft\": 1}]}}",
+		 "process.rlimits[0].type: unknown resource limit"},
+		{"{\"process\": {\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1, \"soft\": 2}]}}",
+		 "process.rlimits[0]: soft limit 2 is above the hard limit 1"},
+		{"{\"process\": {\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 2}]}}", "process.rlimits[0].hard: missing"},
+		{"{\"root\": {\"path\": \"relative\"}}", "root.path: \"relative\" is not an absolute path"},
+		{"{\"root\": {\"path\": \"\"}}", "root.path: empty"},
+		{"{\"mounts\": [{\"destination\": \"proc\"}]}", "mounts[0].destination: must be an absolute path"},
+		{"{\"linux\": {\"namespaces\": [{\"type\": \"time-travel\"}]}}", "linux.namespaces[0].type: unknown namespace"},
+		{"{\"linux\": {\"namespaces\": [{\"type\": \"pid\", \"path\": \"/proc/1/ns/pid\"}]}}",
+		 "linux.namespaces[0].path: joining an existing namespace is not supported"},
+		{"{\"linux\": {\"uidMappings\": [{\"containerID\": 0, \"hostID\": 0, \"size\": 0}]}}",
+		 "linux.uidMappings[0].size: must be at least 1"},
+		{"{\"linux\": {\"seccomp\": []}}", "linux.seccomp: must be object"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cn_config cfg = {0};
+		struct cn_error err = {0};
+		int rc = cn_config_parse(&cfg, bad[i].doc, NULL, &err);
+		CU_ASSERT_EQUAL(rc, -1);
+		if (!strstr(err.msg, bad[i].expect))
+			fprintf(stderr, "\n  doc %zu: \"%s\" lacks \"%s\"\n", i, err.msg, bad[i].expect);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].expect));
+		CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
+		cn_config_free(&cfg);
+	}
+}
+
+/* ---- capabilities ---- */
+
+static void test_capability_names_round_trip(void)
+{
+	char name[CN_CAP_NAME_MAX];
+
+	CU_ASSERT_EQUAL(cn_cap_from_name("CAP_SYS_ADMIN"), 21);
+	CU_ASSERT_EQUAL(cn_cap_from_name("cap_sys_admin"), 21);
+	CU_ASSERT_EQUAL(cn_cap_from_name("CAP_CHOWN"), 0);
+	CU_ASSERT_EQUAL(cn_cap_from_name("SYS_ADMIN"), -1);
+	CU_ASSERT_EQUAL(cn_cap_from_name("CAP_NOPE"), -1);
+	CU_ASSERT_EQUAL(cn_cap_from_name("CAP_21"), -1);
+	CU_ASSERT_EQUAL(cn_cap_from_name("21"), -1);
+	CU_ASSERT_STRING_EQUAL(cn_cap_name(21, name), "CAP_SYS_ADMIN");
+	CU_ASSERT_STRING_EQUAL(cn_cap_name(40, name), "CAP_CHECKPOINT_RESTORE");
+	CU_ASSERT_STRING_EQUAL(cn_cap_name(63, name), "CAP_63");
+	for (int cap = 0; cap <= cn_cap_last(); cap++)
+		CU_ASSERT_EQUAL(cn_cap_from_name(cn_cap_name(cap, name)), cap);
+	CU_ASSERT_TRUE(cn_cap_last() >= 40);
+	CU_ASSERT_EQUAL(__builtin_popcountll(cn_caps_oci_default()), 14);
+	CU_ASSERT_EQUAL(cn_caps_oci_default() & ~cn_caps_all(), 0);
+	CU_ASSERT_STRING_EQUAL(cn_capset_name(CN_CAPSET_AMBIENT), "ambient");
+}
+
+/* ---- registries ---- */
+
+static void count_engine(const struct cn_engine *e, void *arg)
+{
+	(void)e;
+	(*(int *)arg)++;
+}
+
+static const struct cn_engine test_engine = {.name = "unit-test"};
+
+static void test_engine_registry_finds_engines_by_name(void)
+{
+	int before = 0, after = 0;
+
+	CU_ASSERT_PTR_EQUAL(cn_engine_find("native"), &cn_engine_native);
+	CU_ASSERT_PTR_NULL(cn_engine_find("nope"));
+	cn_engine_foreach(count_engine, &before);
+	cn_engine_register(&test_engine);
+	cn_engine_register(&test_engine); /* a second registration of a name is ignored */
+	cn_engine_foreach(count_engine, &after);
+	CU_ASSERT_EQUAL(after, before + 1);
+	CU_ASSERT_PTR_EQUAL(cn_engine_find("unit-test"), &test_engine);
+	/* every Operations method of the native engine exists */
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.config);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.init_config);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.prepare_config);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.create_container);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.start_process);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.post_start_process);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.monitor_container);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.cleanup_container);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.post_start_host);
+	CU_ASSERT_PTR_NOT_NULL(cn_engine_native.cleanup_host);
+}
+
+static void test_stage_and_role_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(cn_stage_name(CN_STAGE_CONFIG), "Config");
+	CU_ASSERT_STRING_EQUAL(cn_stage_name(CN_STAGE_CLEANUP_HOST), "CleanupHost");
+	CU_ASSERT_PTR_NULL(cn_stage_name(CN_STAGE_NONE));
+	CU_ASSERT_PTR_NULL(cn_stage_name(CN_STAGE__COUNT));
+	for (int s = CN_STAGE_CONFIG; s < CN_STAGE__COUNT; s++)
+		CU_ASSERT_EQUAL(cn_stage_from_name(cn_stage_name(s)), s);
+	CU_ASSERT_EQUAL(cn_stage_from_name("Nope"), CN_STAGE_NONE);
+	CU_ASSERT_STRING_EQUAL(cn_role_name(CN_ROLE_RPC_SERVER), "rpc_server");
+	CU_ASSERT_PTR_NULL(cn_role_name(CN_ROLE__COUNT));
+}
+
+static int serve_nothing(struct cn_rpc_server *srv, const struct cn_rpc_request *req, struct cn_error *err)
+{
+	(void)srv;
+	(void)req;
+	(void)err;
+	return 0;
+}
+
+static void test_rpc_registry_whitelists_methods_and_their_caps(void)
+{
+	static const struct cn_rpc_method extra = {1000, "unit-test", CN_CAP_BIT(CAP_SYS_TIME), serve_nothing};
+	uint64_t before = cn_rpc_caps_needed();
+
+	CU_ASSERT_STRING_EQUAL(cn_rpc_find(CN_RPC_MOUNT)->name, "mount");
+	CU_ASSERT_EQUAL(cn_rpc_find(CN_RPC_MOUNT)->caps, CN_CAP_BIT(CAP_SYS_ADMIN));
+	CU_ASSERT_EQUAL(cn_rpc_find(CN_RPC_LOOPBACK_UP)->caps, CN_CAP_BIT(CAP_NET_ADMIN));
+	CU_ASSERT_EQUAL(cn_rpc_find(CN_RPC_SYMLINK)->caps, 0);
+	CU_ASSERT_PTR_NULL(cn_rpc_find(999));
+	/* The server keeps exactly what its methods need, nothing more. */
+	CU_ASSERT_EQUAL(before, CN_CAP_BIT(CAP_SYS_ADMIN) | CN_CAP_BIT(CAP_NET_ADMIN));
+	cn_rpc_register(&extra);
+	CU_ASSERT_PTR_EQUAL(cn_rpc_find(1000), &extra);
+	CU_ASSERT_EQUAL(cn_rpc_caps_needed(), before | CN_CAP_BIT(CAP_SYS_TIME));
+}
+
+/* ---- command line ---- */
+
+static int parse(struct cn_options *o, struct cn_error *err, int argc, ...)
+{
+	static char *argv[32];
+	va_list ap;
+
+	va_start(ap, argc);
+	argv[0] = "cnlaunch";
+	for (int i = 1; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	argv[argc] = NULL;
+	va_end(ap);
+	return cn_options_parse(o, argc, argv, err);
+}
+
+static void test_options_parse_and_refuse(void)
+{
+	struct cn_options o;
+	struct cn_error err = {0};
+
+	CU_ASSERT_EQUAL(parse(&o, &err, 7, "--user", "1000:100", "--flow", "userns", "--cap-add", "CAP_KILL"), 0);
+	CU_ASSERT_TRUE(o.user_set && o.gid_set);
+	CU_ASSERT_EQUAL(o.uid, 1000);
+	CU_ASSERT_EQUAL(o.gid, 100);
+	CU_ASSERT_EQUAL(o.flow, CN_FLOW_USERNS);
+	CU_ASSERT_EQUAL(o.cap_add.n, 1);
+	CU_ASSERT_PTR_NULL(o.command);
+	cn_options_free(&o);
+
+	CU_ASSERT_EQUAL(parse(&o, &err, 6, "--rootfs", "/r", "--", "sh", "-c"), 0);
+	CU_ASSERT_STRING_EQUAL(o.command[0], "sh");
+	CU_ASSERT_STRING_EQUAL(o.command[1], "-c");
+	cn_options_free(&o);
+
+	/* options after the command belong to the command */
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "true", "--user"), 0);
+	CU_ASSERT_STRING_EQUAL(o.command[1], "--user");
+	cn_options_free(&o);
+
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--user", "abc"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--user: \"abc\" is not a numeric uid"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--user", "1:-5"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a numeric gid"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--user", "4294967295"), -1);
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--rootfs", "relative"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is not an absolute path"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--flow", "sideways"), -1);
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--env", "NOEQUALS"), -1);
+	CU_ASSERT_EQUAL(parse(&o, &err, 2, "--bogus"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown option --bogus"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 2, "--rootfs"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs an argument"));
+}
+
+/* ---- mount options and limits ---- */
+
+static void test_mount_options_split_flags_from_fs_data(void)
+{
+	struct cn_mount_flags f = {0};
+
+	CU_ASSERT_TRUE(cn_mount_option("ro", &f));
+	CU_ASSERT_TRUE(cn_mount_option("nosuid", &f));
+	CU_ASSERT_TRUE(cn_mount_option("rbind", &f));
+	CU_ASSERT_TRUE(cn_mount_option("rslave", &f));
+	CU_ASSERT_FALSE(cn_mount_option("mode=755", &f));
+	CU_ASSERT_FALSE(cn_mount_option("newinstance", &f));
+	CU_ASSERT_EQUAL(f.attr_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID);
+	CU_ASSERT_TRUE(f.bind && f.recursive);
+	CU_ASSERT_EQUAL(f.propagation, MS_SLAVE);
+	CU_ASSERT_TRUE(cn_mount_option("rw", &f)); /* a later option wins */
+	CU_ASSERT_EQUAL(f.attr_set, MOUNT_ATTR_NOSUID);
+	CU_ASSERT_EQUAL(f.attr_clr & MOUNT_ATTR_RDONLY, MOUNT_ATTR_RDONLY);
+}
+
+static void test_rlimit_names(void)
+{
+	CU_ASSERT_EQUAL(cn_rlimit_from_name("RLIMIT_NOFILE"), RLIMIT_NOFILE);
+	CU_ASSERT_EQUAL(cn_rlimit_from_name("nofile"), RLIMIT_NOFILE);
+	CU_ASSERT_EQUAL(cn_rlimit_from_name("NPROC"), RLIMIT_NPROC);
+	CU_ASSERT_EQUAL(cn_rlimit_from_name("RLIMIT_"), -1);
+	CU_ASSERT_EQUAL(cn_rlimit_from_name("files"), -1);
+	CU_ASSERT_STRING_EQUAL(cn_rlimit_name(RLIMIT_STACK), "RLIMIT_STACK");
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("core", NULL, NULL);
+	CU_add_test(s, "config parses every field", test_config_parses_every_field);
+	CU_add_test(s, "config survives a round trip", test_config_survives_a_round_trip);
+	CU_add_test(s, "default config is like runc spec", test_default_config_is_like_runc_spec);
+	CU_add_test(s, "config refuses bad documents naming the path", test_config_refuses_bad_documents_naming_the_path);
+	CU_add_test(s, "capability names round trip", test_capability_names_round_trip);
+	CU_add_test(s, "engine registry finds engines by name", test_engine_registry_finds_engines_by_name);
+	CU_add_test(s, "stage and role names", test_stage_and_role_names);
+	CU_add_test(s, "rpc registry whitelists methods and their caps", test_rpc_registry_whitelists_methods_and_their_caps);
+	CU_add_test(s, "options parse and refuse", test_options_parse_and_refuse);
+	CU_add_test(s, "mount options split flags from fs data", test_mount_options_split_flags_from_fs_data);
+	CU_add_test(s, "rlimit names", test_rlimit_names);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+}
