@@ -115,7 +115,7 @@ static int verify(const struct cn_creds_target *t, uint64_t want_bounding, struc
 		int n = getgroups(NGROUPS_MAX, groups);
 		if (n < 0)
 			return cn_fail(err, errno, "getgroups");
-		if ((size_t)n != t->n_groups || memcmp(groups, t->groups, t->n_groups * sizeof(gid_t)) != 0)
+		if ((size_t)n != t->n_groups || (n && memcmp(groups, t->groups, t->n_groups * sizeof(gid_t)) != 0))
 			return cn_fail(err, 0, "verify groups: %d supplementary groups, %zu expected", n, t->n_groups);
 	}
 	if (cn_creds_read_caps(caps, err) < 0)

@@ -99,7 +99,8 @@ int cn_msg_recv(int sock, void *payload, size_t cap, size_t *len, int *fd, struc
 	}
 	if (h.len > cap)
 		return cn_fail(err, EPROTO, "message of type %u carries %u bytes, %zu expected", h.type, h.len, cap);
-	memcpy(payload, data, h.len);
+	if (h.len)
+		memcpy(payload, data, h.len);
 	if (len)
 		*len = h.len;
 	return (int)h.type;

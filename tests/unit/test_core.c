@@ -163,7 +163,7 @@ static void test_config_refuses_bad_documents_naming_the_path(void)
 		int rc = cn_config_parse(&cfg, bad[i].doc, NULL, &err);
 		CU_ASSERT_EQUAL(rc, -1);
 		if (!strstr(err.msg, bad[i].expect))
-			fprintf(stderr, "\n  doc %zu: \"%s\" lacks \"%s\"\n", i, err.msg, bad[i].expect);
+			fprintf(stderr, "\n  doc %zu gave: %s\n", i, err.msg);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].expect));
 		CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
 		cn_config_free(&cfg);
