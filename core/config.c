@@ -513,14 +513,13 @@ static int parse_linux(json_object *root, struct cn_config *cfg, struct cn_error
 	return 0;
 }
 
-int cn_config_parse(struct cn_config *cfg, const char *text, const char *bundle_dir, struct cn_error *err)
+json_object *cn_json_parse(const char *text, struct cn_error *err)
 {
 	struct json_tokener *tok = json_tokener_new();
 	json_object *root;
-	int rc;
 
 	if (!tok)
-		return cn_fail(err, ENOMEM, "config.json");
+		return cn_fail(err, ENOMEM, "JSON parser"), NULL;
 	root = json_tokener_parse_ex(tok, text, -1);
 	if (!root || json_tokener_get_parse_end(tok) < strlen(text)) {
 		enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -530,13 +529,24 @@ int cn_config_parse(struct cn_config *cfg, const char *text, const char *bundle_
 		return cn_fail(err, 0, "malformed JSON at byte %zu: %s", at,
 			       jerr == json_tokener_success ? "trailing data after the document"
 			       : jerr == json_tokener_continue ? "unexpected end of document"
-							       : json_tokener_error_desc(jerr));
+							       : json_tokener_error_desc(jerr)),
+		       NULL;
 	}
 	json_tokener_free(tok);
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
-		return cn_fail(err, 0, "the document must be a JSON object");
+		return cn_fail(err, 0, "the document must be a JSON object"), NULL;
 	}
+	return root;
+}
+
+int cn_config_parse(struct cn_config *cfg, const char *text, const char *bundle_dir, struct cn_error *err)
+{
+	json_object *root = cn_json_parse(text, err);
+	int rc;
+
+	if (!root)
+		return -1;
 	rc = parse_process(root, cfg, err);
 	if (rc == 0)
 		rc = parse_root(root, bundle_dir, cfg, err);
@@ -550,42 +560,50 @@ int cn_config_parse(struct cn_config *cfg, const char *text, const char *bundle_
 	return rc;
 }
 
-int cn_config_load_bundle(struct cn_config *cfg, const char *bundle_dir, struct cn_error *err)
+char *cn_read_text_file(const char *path, size_t max, struct cn_error *err)
 {
-	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 	size_t len = 0;
 
-	if (asprintf(&path, "%s/config.json", bundle_dir) < 0) {
-		path = NULL;
-		return cn_fail(err, ENOMEM, "%s", bundle_dir);
-	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return cn_fail(err, errno, "open %s", path);
+		return cn_fail(err, errno, "open %s", path), NULL;
 	if (fstat(fd, &st) < 0)
-		return cn_fail(err, errno, "stat %s", path);
+		return cn_fail(err, errno, "stat %s", path), NULL;
 	if (!S_ISREG(st.st_mode))
-		return cn_fail(err, 0, "%s: not a regular file", path);
-	if ((uint64_t)st.st_size > CN_CONFIG_MAX_BYTES)
-		return cn_fail(err, 0, "%s: %lld bytes, more than the %u allowed", path, (long long)st.st_size,
-			       CN_CONFIG_MAX_BYTES);
+		return cn_fail(err, 0, "%s: not a regular file", path), NULL;
+	if ((uint64_t)st.st_size > max)
+		return cn_fail(err, 0, "%s: %lld bytes, more than the %zu allowed", path, (long long)st.st_size, max), NULL;
 	if (!(text = malloc((size_t)st.st_size + 1)))
-		return cn_fail(err, ENOMEM, "%s", path);
+		return cn_fail(err, ENOMEM, "%s", path), NULL;
 	while (len < (size_t)st.st_size) {
 		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return cn_fail(err, errno, "read %s", path);
+			return cn_fail(err, errno, "read %s", path), NULL;
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	text[len] = '\0';
 	if (strlen(text) != len)
-		return cn_fail(err, 0, "%s: contains a NUL byte", path);
+		return cn_fail(err, 0, "%s: contains a NUL byte", path), NULL;
+	return steal_pointer(&text);
+}
+
+int cn_config_load_bundle(struct cn_config *cfg, const char *bundle_dir, struct cn_error *err)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+
+	if (asprintf(&path, "%s/config.json", bundle_dir) < 0) {
+		path = NULL;
+		return cn_fail(err, ENOMEM, "%s", bundle_dir);
+	}
+	if (!(text = cn_read_text_file(path, CN_CONFIG_MAX_BYTES, err)))
+		return -1;
 	if (cn_config_parse(cfg, text, bundle_dir, err) < 0)
 		return cn_prefix(err, "%s: ", path);
 	return 0;

@@ -76,6 +76,10 @@ struct cn_config {
 int cn_config_init_default(struct cn_config *cfg, bool rootless, struct cn_error *err);
 /* Parse a config.json text; root.path is resolved against bundle_dir when relative. */
 int cn_config_parse(struct cn_config *cfg, const char *text, const char *bundle_dir, struct cn_error *err);
+/* A JSON object from text, or NULL with "malformed JSON at byte N: why". */
+json_object *cn_json_parse(const char *text, struct cn_error *err);
+/* A whole regular text file of at most max bytes (malloc'd), read with this process's credentials. */
+char *cn_read_text_file(const char *path, size_t max, struct cn_error *err);
 /* Read DIR/config.json (as the calling process's credentials allow) and parse it. */
 int cn_config_load_bundle(struct cn_config *cfg, const char *bundle_dir, struct cn_error *err);
 /* The configuration as a config.json text (malloc'd). */

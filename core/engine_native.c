@@ -567,15 +567,12 @@ static int wait_status_from(const siginfo_t *info)
 
 static int native_monitor_container(struct cn_launch *l, struct cn_error *err)
 {
-	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
 	_cleanup_close_ int sfd = -1;
 	sigset_t set, old;
 	siginfo_t info;
 	int rc = 0;
 
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
+	cn_forwarded_signals(&set);
 	if (sigprocmask(SIG_BLOCK, &set, &old) < 0 || (sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
 		return cn_fail(err, errno, "signalfd");
 	for (;;) {

@@ -99,6 +99,15 @@ int cn_close_fds_on_exec(struct cn_error *err)
 	return 0;
 }
 
+void cn_forwarded_signals(sigset_t *set)
+{
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
+
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(set, forwarded[i]);
+}
+
 void cn_reset_signals(void)
 {
 	sigset_t none;

@@ -6,6 +6,7 @@
 #ifndef CN_PROCESS_H
 #define CN_PROCESS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -21,6 +22,9 @@ int cn_apply_rlimits(const struct cn_config *cfg, struct cn_error *err);
 int cn_resolve_command(const struct cn_config *cfg, char **path, struct cn_error *err);
 /* Every fd above stderr closes at execve: nothing of the launcher's reaches the container. */
 int cn_close_fds_on_exec(struct cn_error *err);
+/* The signals cnlaunch forwards to the container. The master blocks them
+ * before the container exists, so that none is lost before MonitorContainer reads them. */
+void cn_forwarded_signals(sigset_t *set);
 /* Default dispositions and an empty mask, as a fresh process has. */
 void cn_reset_signals(void);
 /* Exit status of a launch from a wait status: the code, or 128+N for signal N. */

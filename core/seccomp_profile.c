@@ -2,6 +2,10 @@
 #define _GNU_SOURCE
 #include "seccomp_profile.h"
 
+#include <stdlib.h>
+
+#include "config.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -186,14 +190,11 @@ bad_arch:
 
 int cn_seccomp_read_file(const char *path, json_object **out, struct cn_error *err)
 {
-	json_object *obj = json_object_from_file(path);
+	char *text = cn_read_text_file(path, CN_CONFIG_MAX_BYTES, err);
 
-	if (!obj)
-		return cn_fail(err, 0, "--seccomp %s: %s", path, json_util_get_last_err());
-	if (!json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		return cn_fail(err, 0, "--seccomp %s: must hold a JSON object (an OCI linux.seccomp)", path);
-	}
-	*out = obj;
-	return 0;
+	if (!text)
+		return cn_prefix(err, "--seccomp: ");
+	*out = cn_json_parse(text, err);
+	free(text);
+	return *out ? 0 : cn_prefix(err, "--seccomp %s: ", path);
 }

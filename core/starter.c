@@ -567,6 +567,7 @@ static int load_caller(bool setuid_run, struct cn_error *err)
 static int run_master(struct cn_error *err)
 {
 	struct cn_error stage_err = {0};
+	sigset_t forwarded;
 	int32_t status;
 	int rc;
 
@@ -587,6 +588,10 @@ static int run_master(struct cn_error *err)
 		return -1;
 	}
 
+	/* From here a signal to cnlaunch is meant for the container: hold it until
+	 * MonitorContainer forwards it (STAGE2 unblocks them before its execve). */
+	cn_forwarded_signals(&forwarded);
+	sigprocmask(SIG_BLOCK, &forwarded, NULL);
 	rc = cn_engine_run(&launch, CN_STAGE_CREATE_CONTAINER, err);
 	if (rc == 0 && (rc = start_container_process(err)) == 0) {
 		int32_t pid = launch.container_pid;
