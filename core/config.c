@@ -100,20 +100,19 @@ static const struct {
 
 /* ---- typed getters: each names the JSON path of what is wrong ---- */
 
-static json_object *get_typed(json_object *obj, const char *key, json_type type, const char *path,
-			      bool *bad, struct cn_error *err)
+/* *out = obj[key] when present (NULL when absent or null); -1 when it has another type. */
+static int get_typed(json_object *obj, const char *key, json_type type, const char *path, json_object **out,
+		     struct cn_error *err)
 {
-	json_object *v;
 	struct jpath p;
 
-	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
-		return NULL;
-	if (!json_object_is_type(v, type)) {
-		*bad = true;
-		cn_fail(err, 0, "%s: must be %s", jp(&p, path, key), json_type_to_name(type));
-		return NULL;
+	if (!json_object_object_get_ex(obj, key, out) || json_object_is_type(*out, json_type_null)) {
+		*out = NULL;
+		return 0;
 	}
-	return v;
+	if (!json_object_is_type(*out, type))
+		return cn_fail(err, 0, "%s: must be %s", jp(&p, path, key), json_type_to_name(type));
+	return 0;
 }
 
 static int dup_string(json_object *v, char **out, const char *path, struct cn_error *err)
@@ -130,21 +129,19 @@ static int dup_string(json_object *v, char **out, const char *path, struct cn_er
 
 static int get_string(json_object *obj, const char *key, char **out, const char *path, struct cn_error *err)
 {
-	bool bad = false;
 	struct jpath p;
-	json_object *v = get_typed(obj, key, json_type_string, path, &bad, err);
+	json_object *v;
 
-	if (bad)
+	if (get_typed(obj, key, json_type_string, path, &v, err) < 0)
 		return -1;
 	return v ? dup_string(v, out, jp(&p, path, key), err) : 0;
 }
 
 static int get_bool(json_object *obj, const char *key, bool *out, const char *path, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *v = get_typed(obj, key, json_type_boolean, path, &bad, err);
+	json_object *v;
 
-	if (bad)
+	if (get_typed(obj, key, json_type_boolean, path, &v, err) < 0)
 		return -1;
 	if (v)
 		*out = json_object_get_boolean(v);
@@ -193,11 +190,10 @@ static int get_u64(json_object *obj, const char *key, uint64_t *out, const char 
 
 static int get_strv(json_object *obj, const char *key, struct cn_strv *out, const char *path, struct cn_error *err)
 {
-	bool bad = false;
 	struct jpath p, pi;
-	json_object *arr = get_typed(obj, key, json_type_array, path, &bad, err);
+	json_object *arr;
 
-	if (bad)
+	if (get_typed(obj, key, json_type_array, path, &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
@@ -221,11 +217,10 @@ static int get_strv(json_object *obj, const char *key, struct cn_strv *out, cons
 
 static int parse_user(json_object *process, struct cn_config *cfg, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *user = get_typed(process, "user", json_type_object, "process", &bad, err);
+	json_object *user;
 	json_object *gids;
 
-	if (bad)
+	if (get_typed(process, "user", json_type_object, "process", &user, err) < 0)
 		return -1;
 	if (!user)
 		return 0;
@@ -233,8 +228,7 @@ static int parse_user(json_object *process, struct cn_config *cfg, struct cn_err
 	if (get_id(user, "uid", &cfg->uid, "process.user", err) < 0 ||
 	    get_id(user, "gid", &cfg->gid, "process.user", err) < 0)
 		return -1;
-	gids = get_typed(user, "additionalGids", json_type_array, "process.user", &bad, err);
-	if (bad)
+	if (get_typed(user, "additionalGids", json_type_array, "process.user", &gids, err) < 0)
 		return -1;
 	free(cfg->additional_gids);
 	cfg->additional_gids = NULL;
@@ -258,10 +252,9 @@ static int parse_user(json_object *process, struct cn_config *cfg, struct cn_err
 
 static int parse_capabilities(json_object *process, struct cn_config *cfg, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *caps = get_typed(process, "capabilities", json_type_object, "process", &bad, err);
+	json_object *caps;
 
-	if (bad)
+	if (get_typed(process, "capabilities", json_type_object, "process", &caps, err) < 0)
 		return -1;
 	if (!caps)
 		return 0;
@@ -271,8 +264,7 @@ static int parse_capabilities(json_object *process, struct cn_config *cfg, struc
 		json_object *arr;
 
 		jp(&p, "process.capabilities", cn_capset_name(set));
-		arr = get_typed(caps, cn_capset_name(set), json_type_array, "process.capabilities", &bad, err);
-		if (bad)
+		if (get_typed(caps, cn_capset_name(set), json_type_array, "process.capabilities", &arr, err) < 0)
 			return -1;
 		cfg->caps[set] = 0;
 		for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
@@ -293,10 +285,9 @@ static int parse_capabilities(json_object *process, struct cn_config *cfg, struc
 
 static int parse_rlimits(json_object *process, struct cn_config *cfg, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *arr = get_typed(process, "rlimits", json_type_array, "process", &bad, err);
+	json_object *arr;
 
-	if (bad)
+	if (get_typed(process, "rlimits", json_type_array, "process", &arr, err) < 0)
 		return -1;
 	free(cfg->rlimits);
 	cfg->rlimits = NULL;
@@ -332,10 +323,9 @@ static int parse_rlimits(json_object *process, struct cn_config *cfg, struct cn_
 
 static int parse_process(json_object *root, struct cn_config *cfg, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *process = get_typed(root, "process", json_type_object, "", &bad, err);
+	json_object *process;
 
-	if (bad)
+	if (get_typed(root, "process", json_type_object, "", &process, err) < 0)
 		return -1;
 	if (!process)
 		return 0;
@@ -356,11 +346,10 @@ static int parse_process(json_object *root, struct cn_config *cfg, struct cn_err
 
 static int parse_root(json_object *root, const char *bundle_dir, struct cn_config *cfg, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *r = get_typed(root, "root", json_type_object, "", &bad, err);
+	json_object *r;
 	_cleanup_free_ char *path = NULL;
 
-	if (bad)
+	if (get_typed(root, "root", json_type_object, "", &r, err) < 0)
 		return -1;
 	if (!r)
 		return 0;
@@ -384,10 +373,9 @@ static int parse_root(json_object *root, const char *bundle_dir, struct cn_confi
 
 static int parse_mounts(json_object *root, struct cn_config *cfg, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *arr = get_typed(root, "mounts", json_type_array, "", &bad, err);
+	json_object *arr;
 
-	if (bad)
+	if (get_typed(root, "mounts", json_type_array, "", &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
@@ -427,11 +415,10 @@ static int parse_mounts(json_object *root, struct cn_config *cfg, struct cn_erro
 static int parse_id_maps(json_object *linux_obj, const char *key, struct cn_id_map **maps, size_t *n_maps,
 			 struct cn_error *err)
 {
-	bool bad = false;
 	struct jpath p;
-	json_object *arr = get_typed(linux_obj, key, json_type_array, "linux", &bad, err);
+	json_object *arr;
 
-	if (bad)
+	if (get_typed(linux_obj, key, json_type_array, "linux", &arr, err) < 0)
 		return -1;
 	if (!arr)
 		return 0;
@@ -462,16 +449,14 @@ static int parse_id_maps(json_object *linux_obj, const char *key, struct cn_id_m
 
 static int parse_linux(json_object *root, struct cn_config *cfg, struct cn_error *err)
 {
-	bool bad = false;
-	json_object *linux_obj = get_typed(root, "linux", json_type_object, "", &bad, err);
+	json_object *linux_obj;
 	json_object *nss, *seccomp;
 
-	if (bad)
+	if (get_typed(root, "linux", json_type_object, "", &linux_obj, err) < 0)
 		return -1;
 	if (!linux_obj)
 		return 0;
-	nss = get_typed(linux_obj, "namespaces", json_type_array, "linux", &bad, err);
-	if (bad)
+	if (get_typed(linux_obj, "namespaces", json_type_array, "linux", &nss, err) < 0)
 		return -1;
 	if (nss) {
 		cfg->namespaces = 0;
@@ -503,8 +488,7 @@ static int parse_linux(json_object *root, struct cn_config *cfg, struct cn_error
 	    get_strv(linux_obj, "maskedPaths", &cfg->masked_paths, "linux", err) < 0 ||
 	    get_strv(linux_obj, "readonlyPaths", &cfg->readonly_paths, "linux", err) < 0)
 		return -1;
-	seccomp = get_typed(linux_obj, "seccomp", json_type_object, "linux", &bad, err);
-	if (bad)
+	if (get_typed(linux_obj, "seccomp", json_type_object, "linux", &seccomp, err) < 0)
 		return -1;
 	if (seccomp) {
 		json_object_put(cfg->seccomp);
