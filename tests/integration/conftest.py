@@ -48,7 +48,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Set in the caller's environment: it must never reach the container.
 CALLER_MARKER = "CN_IT_CALLER_MARKER"
 LAUNCH_TIMEOUT = 30
-LEFTOVER_GRACE = 2.0  # seconds a helper may take to die after cnlaunch exited
+LEFTOVER_GRACE = 0.5  # seconds a helper killed by its parent-death signal may take to go
 
 CAP_NAMES = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
@@ -200,17 +200,26 @@ def descendants(root_pid):
     return out
 
 
-def container_init_pid(launcher_pid, timeout=10.0):
-    """The host pid of the container's pid 1 among launcher_pid's descendants."""
+def read_cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return None
+
+
+def container_init_pid(launcher_pid, argv, timeout=10.0):
+    """The host pid of the container's pid 1 among launcher_pid's descendants,
+    once it runs argv (before its exec, pid 1 is still the launcher's own)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pid in descendants(launcher_pid):
             nspid = read_nspid(pid)
-            if nspid and len(nspid) >= 2 and nspid[-1] == 1:
+            if nspid and len(nspid) >= 2 and nspid[-1] == 1 and read_cmdline(pid) == list(argv):
                 return pid
         time.sleep(0.02)
-    raise AssertionError("no process with pid 1 in a child pid namespace appeared under cnlaunch (pid %d) "
-                         "within %.0f s" % (launcher_pid, timeout))
+    raise AssertionError("no pid 1 running %s in a child pid namespace appeared under cnlaunch (pid %d) "
+                         "within %.0f s" % (argv, launcher_pid, timeout))
 
 
 # --------------------------------------------------------------------------
