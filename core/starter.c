@@ -58,6 +58,15 @@ static pid_t spawn(uint64_t flags, int *pidfd, struct cn_error *err)
 	return pid;
 }
 
+static void reap(pid_t pid)
+{
+	int wstatus;
+
+	if (pid > 0)
+		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+}
+
 /* A helper process keeps stdio and the fds it names; nothing of the master's leaks into it. */
 static void keep_only_fds(int a, int b)
 {
@@ -219,7 +228,7 @@ static int run_stage1(struct cn_error *err)
 	}
 	type = cn_msg_recv(sock, NULL, 0, NULL, &fd, err);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+		; /* STAGE1 exits right after it sends: reap it here */
 	if (type == CN_MSG_ERROR || type < 0)
 		return -1;
 	if (type != CN_MSG_CONFIG || fd < 0) {
@@ -360,7 +369,6 @@ static void stage2_main(int sync, int rpc_end)
 {
 	struct cn_error err = {0};
 	pid_t rpc_pid = -1;
-	int status;
 
 	cn_launch_set_role(&launch, CN_ROLE_STAGE2);
 	keep_only_fds(sync, rpc_end);
@@ -372,8 +380,7 @@ static void stage2_main(int sync, int rpc_end)
 	if (cn_msg_expect(sync, CN_MSG_START, NULL, 0, NULL, "the master", &err) < 0)
 		_exit(1); /* the master failed or died: it reports, and kills what is left */
 	/* The master closed the RPC socket before START: the server has exited. */
-	while (waitpid(rpc_pid, &status, 0) < 0 && errno == EINTR)
-		;
+	reap(rpc_pid);
 	if (cn_engine_run(&launch, CN_STAGE_START_PROCESS, &err) < 0)
 		goto fail;
 	execve(launch.exec_path, launch.cfg.args.v, launch.cfg.env.v);
@@ -506,25 +513,22 @@ static int start_container_process(struct cn_error *err)
 	return 0;
 }
 
+/* PostStartHost must be over before CleanupHost starts: CleanupHost undoes it. */
 static void finish_host_helpers(int32_t status)
 {
 	struct cn_msg_cleanup msg = {.status = status, .container_pid = launch.container_started ? launch.container_pid : 0};
 	struct cn_error ignored;
-	int wstatus;
 
 	if (post_start_sock >= 0)
-		close(post_start_sock); /* EOF: PostStartHost is not needed (or was done) */
+		close(post_start_sock); /* EOF: nothing more for POST_START_HOST, which exits */
+	reap(post_start_pid);
 	if (cleanup_sock >= 0) {
 		cn_msg_send(cleanup_sock, CN_MSG_CLEANUP, &msg, sizeof(msg), -1, &ignored);
 		close(cleanup_sock);
 	}
+	reap(cleanup_pid);
 	post_start_sock = cleanup_sock = -1;
-	if (post_start_pid > 0)
-		while (waitpid(post_start_pid, &wstatus, 0) < 0 && errno == EINTR)
-			;
-	if (cleanup_pid > 0)
-		while (waitpid(cleanup_pid, &wstatus, 0) < 0 && errno == EINTR)
-			;
+	post_start_pid = cleanup_pid = 0;
 }
 
 /* Every fd from 0 to 2 is open: otherwise a file the launcher opens could become
