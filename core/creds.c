@@ -181,6 +181,25 @@ int cn_creds_set_euid(uid_t euid, struct cn_error *err)
 	return 0;
 }
 
+int cn_creds_settle_ids(struct cn_error *err)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	uid_t r, e, s;
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return cn_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	if (setresgid(gid, gid, gid) < 0)
+		return cn_fail(err, errno, "setresgid(%u)", gid);
+	if (setresuid(uid, uid, uid) < 0)
+		return cn_fail(err, errno, "setresuid(%u)", uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return cn_fail(err, errno, "prctl(PR_SET_KEEPCAPS, 0)");
+	if (getresuid(&r, &e, &s) < 0 || e != uid || s != uid)
+		return cn_fail(err, 0, "verify uids: r/e/s are %u/%u/%u, %u expected", r, e, s, uid);
+	return 0;
+}
+
 int cn_creds_set_effective(uint64_t caps, struct cn_error *err)
 {
 	uint64_t eff, prm, inh;

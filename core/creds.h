@@ -34,6 +34,9 @@ int cn_creds_apply(const struct cn_creds_target *target, struct cn_error *err);
 int cn_creds_drop_permanently(uid_t uid, gid_t gid, struct cn_error *err);
 /* setuid flow: effective uid -> uid, saved uid stays 0 so the master can escalate. */
 int cn_creds_set_euid(uid_t euid, struct cn_error *err);
+/* Make the effective and saved ids the real ones, keeping the capabilities
+ * (a process in a new user namespace that still carries the host's saved uid 0). */
+int cn_creds_settle_ids(struct cn_error *err);
 /* Make exactly `caps` effective (a subset of the permitted set). */
 int cn_creds_set_effective(uint64_t caps, struct cn_error *err);
 /* Read this process's five capability sets. */

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,10 +29,15 @@
 #include "rpc.h"
 #include "seccomp_profile.h"
 #include "starter.h"
+#include "subid.h"
 #include "sysconf.h"
 
 #ifndef CN_DEFAULT_ROOTFS
 #define CN_DEFAULT_ROOTFS "/usr/share/cnlaunch/rootfs"
+#endif
+#ifndef CN_SUBUID_PATH
+#define CN_SUBUID_PATH "/etc/subuid"
+#define CN_SUBGID_PATH "/etc/subgid"
 #endif
 #ifndef CN_SYSCONF_PATH
 #define CN_SYSCONF_PATH "/etc/cnlaunch.conf"
@@ -140,8 +146,8 @@ static void default_user(struct cn_launch *l)
 		cfg->gid = o->gid_set ? o->gid : l->flow == CN_FLOW_SETUID ? l->caller_gid : 0;
 		cfg->user_configured = true;
 	} else if (!cfg->user_configured) {
-		/* setuid and userns: the caller (mapped to itself); root: root. */
-		bool as_caller = l->flow != CN_FLOW_ROOT;
+		/* setuid and userns: the caller (mapped to itself); root and fakeroot: root. */
+		bool as_caller = l->flow == CN_FLOW_SETUID || l->flow == CN_FLOW_USERNS;
 		cfg->uid = as_caller ? l->caller_uid : 0;
 		cfg->gid = as_caller ? l->caller_gid : 0;
 	}
@@ -163,12 +169,57 @@ static void default_caps(struct cn_launch *l)
 	/* setuid: nothing in any set unless the configuration names it. */
 }
 
+/* The caller's subordinate ranges, from the files root owns: read again by
+ * every process that relies on them, never passed along. */
+struct subid_ranges {
+	struct cn_id_map uid[CN_SUBID_RANGES_MAX], gid[CN_SUBID_RANGES_MAX];
+	int n_uid, n_gid;
+};
+
+static int load_subid_ranges(const struct cn_launch *l, struct subid_ranges *r, struct cn_error *err)
+{
+	struct passwd *pw = getpwuid(l->caller_uid);
+	const char *name = pw ? pw->pw_name : NULL;
+
+	r->n_uid = cn_subid_ranges(CN_SUBUID_PATH, name, l->caller_uid, r->uid, CN_SUBID_RANGES_MAX, err);
+	if (r->n_uid < 0)
+		return -1;
+	r->n_gid = cn_subid_ranges(CN_SUBGID_PATH, name, l->caller_uid, r->gid, CN_SUBID_RANGES_MAX, err);
+	if (r->n_gid < 0)
+		return -1;
+	if (r->n_uid == 0 || r->n_gid == 0)
+		return cn_fail(err, 0, "fakeroot: uid %u (%s) has no subordinate %s range in %s (add one, e.g. with usermod --add-subuids)",
+			       l->caller_uid, name ? name : "no name", r->n_uid ? "gid" : "uid",
+			       r->n_uid ? CN_SUBGID_PATH : CN_SUBUID_PATH);
+	return 0;
+}
+
+static int set_maps(struct cn_id_map **maps, size_t *n_maps, uint32_t caller, const struct cn_id_map *ranges,
+		    int n_ranges, struct cn_error *err)
+{
+	if (!(*maps = calloc((size_t)n_ranges + 1, sizeof(**maps))))
+		return cn_fail(err, ENOMEM, "id maps");
+	(*maps)[0] = (struct cn_id_map){0, caller, 1};
+	memcpy(*maps + 1, ranges, (size_t)n_ranges * sizeof(**maps));
+	*n_maps = (size_t)n_ranges + 1;
+	return 0;
+}
+
 static int default_id_maps(struct cn_launch *l, struct cn_error *err)
 {
 	struct cn_config *cfg = &l->cfg;
 
 	if (!(cfg->namespaces & CLONE_NEWUSER) || cfg->n_uid_maps || cfg->n_gid_maps)
 		return 0;
+	if (l->flow == CN_FLOW_FAKEROOT) {
+		/* Root in the container is the caller; ids from 1 up are its subordinate ranges. */
+		struct subid_ranges r;
+		if (load_subid_ranges(l, &r, err) < 0 ||
+		    set_maps(&cfg->uid_maps, &cfg->n_uid_maps, l->caller_uid, r.uid, r.n_uid, err) < 0 ||
+		    set_maps(&cfg->gid_maps, &cfg->n_gid_maps, l->caller_gid, r.gid, r.n_gid, err) < 0)
+			return -1;
+		return 0;
+	}
 	/* One id each, all an unprivileged writer may map: the target is the caller. */
 	cfg->uid_maps = calloc(1, sizeof(*cfg->uid_maps));
 	cfg->gid_maps = calloc(1, sizeof(*cfg->gid_maps));
@@ -219,7 +270,7 @@ static int config_from_options(struct cn_launch *l, struct cn_error *err)
 	}
 	cfg->root_readonly |= o->read_only;
 	cfg->no_new_privs |= o->no_new_privs;
-	if (l->flow == CN_FLOW_USERNS)
+	if (l->flow == CN_FLOW_USERNS || l->flow == CN_FLOW_FAKEROOT)
 		cfg->namespaces |= CLONE_NEWUSER;
 	if (o->seccomp_file) {
 		json_object_put(cfg->seccomp);
@@ -265,7 +316,7 @@ static int native_config(struct cn_launch *l, struct cn_error *err)
 static int native_init_config(struct cn_launch *l, bool privileged_stage1, struct cn_error *err)
 {
 	l->sysconf = &trusted_conf;
-	if (l->flow != CN_FLOW_SETUID)
+	if (l->flow != CN_FLOW_SETUID && l->flow != CN_FLOW_FAKEROOT)
 		return 0;
 	/* Read from disk in both processes of a setuid run: nothing the caller
 	 * passed can stand in for what the administrator wrote. */
@@ -273,6 +324,8 @@ static int native_init_config(struct cn_launch *l, bool privileged_stage1, struc
 		return -1;
 	if (!trusted_conf.allow_setuid)
 		return cn_fail(err, 0, "setuid runs are disabled by %s (allow setuid = no)", CN_SYSCONF_PATH);
+	if (l->flow == CN_FLOW_FAKEROOT && !trusted_conf.allow_fakeroot)
+		return cn_fail(err, 0, "fakeroot runs are disabled by %s (allow fakeroot = no)", CN_SYSCONF_PATH);
 	return privileged_stage1 ? 0 : cn_native_check_flow(l, err);
 }
 
@@ -286,6 +339,21 @@ static bool is_caller_group(const struct cn_launch *l, gid_t gid)
 		if (l->caller_groups[i] == gid)
 			return true;
 	return false;
+}
+
+/* A setuid master runs with root's power over limits: a caller gets no more than it had. */
+static int check_rlimits_within_callers(const struct cn_config *cfg, struct cn_error *err)
+{
+	for (size_t i = 0; i < cfg->n_rlimits; i++) {
+		struct rlimit cur;
+		if (getrlimit(cfg->rlimits[i].resource, &cur) < 0)
+			return cn_fail(err, errno, "getrlimit %s", cn_rlimit_name(cfg->rlimits[i].resource));
+		if (cfg->rlimits[i].hard > cur.rlim_max)
+			return cn_fail(err, 0, "process.rlimits: %s hard limit %llu is above the caller's %llu",
+				       cn_rlimit_name(cfg->rlimits[i].resource), (unsigned long long)cfg->rlimits[i].hard,
+				       (unsigned long long)cur.rlim_max);
+	}
+	return 0;
 }
 
 static int check_setuid_flow(struct cn_launch *l, struct cn_error *err)
@@ -312,15 +380,8 @@ static int check_setuid_flow(struct cn_launch *l, struct cn_error *err)
 			return cn_fail(err, 0, "process.capabilities.%s: %s is not allowed in a setuid run (%s: setuid capabilities)",
 				       cn_capset_name(set), cn_cap_name(__builtin_ctzll(extra), name), CN_SYSCONF_PATH);
 	}
-	for (size_t i = 0; i < cfg->n_rlimits; i++) {
-		struct rlimit cur;
-		if (getrlimit(cfg->rlimits[i].resource, &cur) < 0)
-			return cn_fail(err, errno, "getrlimit %s", cn_rlimit_name(cfg->rlimits[i].resource));
-		if (cfg->rlimits[i].hard > cur.rlim_max)
-			return cn_fail(err, 0, "process.rlimits: %s hard limit %llu is above the caller's %llu",
-				       cn_rlimit_name(cfg->rlimits[i].resource), (unsigned long long)cfg->rlimits[i].hard,
-				       (unsigned long long)cur.rlim_max);
-	}
+	if (check_rlimits_within_callers(cfg, err) < 0)
+		return -1;
 	if (cfg->seccomp && !cfg->no_new_privs)
 		return cn_fail(err, 0, "linux.seccomp: a setuid run loads seccomp filters only with no_new_privs");
 	return 0;
@@ -351,6 +412,20 @@ static int check_userns_flow(struct cn_launch *l, struct cn_error *err)
 	return 0;
 }
 
+static int check_fakeroot_flow(struct cn_launch *l, struct cn_error *err)
+{
+	const struct cn_config *cfg = &l->cfg;
+	struct subid_ranges r;
+
+	if (!(cfg->namespaces & CLONE_NEWUSER))
+		return cn_fail(err, 0, "linux.namespaces: the fakeroot flow needs a user namespace");
+	if (load_subid_ranges(l, &r, err) < 0 ||
+	    cn_subid_check_maps(cfg->uid_maps, cfg->n_uid_maps, l->caller_uid, r.uid, (size_t)r.n_uid, "uid", err) < 0 ||
+	    cn_subid_check_maps(cfg->gid_maps, cfg->n_gid_maps, l->caller_gid, r.gid, (size_t)r.n_gid, "gid", err) < 0)
+		return -1;
+	return check_rlimits_within_callers(cfg, err);
+}
+
 int cn_native_check_flow(struct cn_launch *l, struct cn_error *err)
 {
 	const struct cn_config *cfg = &l->cfg;
@@ -362,6 +437,7 @@ int cn_native_check_flow(struct cn_launch *l, struct cn_error *err)
 	switch (l->flow) {
 	case CN_FLOW_SETUID: return check_setuid_flow(l, err);
 	case CN_FLOW_USERNS: return check_userns_flow(l, err);
+	case CN_FLOW_FAKEROOT: return check_fakeroot_flow(l, err);
 	default: return 0;
 	}
 }
@@ -509,7 +585,7 @@ static int native_start_process(struct cn_launch *l, struct cn_error *err)
 		.uid = cfg->uid,
 		.gid = cfg->gid,
 		/* Denied in a user namespace an unprivileged user made: the list stays as inherited. */
-		.set_groups = !(cfg->namespaces & CLONE_NEWUSER) || l->flow == CN_FLOW_ROOT,
+		.set_groups = l->flow != CN_FLOW_USERNS,
 		.groups = cfg->additional_gids,
 		.n_groups = cfg->n_additional_gids,
 		.no_new_privs = cfg->no_new_privs,

@@ -94,7 +94,7 @@ static void ignore_terminal_signals(void)
 
 static bool drops_permanently(void)
 {
-	return launch.flow == CN_FLOW_SETUID || launch.flow == CN_FLOW_USERNS;
+	return launch.flow != CN_FLOW_ROOT;
 }
 
 static int drop_helper_privileges(struct cn_error *err)
@@ -127,7 +127,9 @@ static int choose_flow(int asked, bool setuid_run, uid_t ruid, struct cn_error *
 			return cn_fail(err, 0, "--flow root: needs root (cnlaunch runs as uid %u)", ruid);
 		return CN_FLOW_ROOT;
 	case CN_FLOW_FAKEROOT:
-		return cn_fail(err, 0, "--flow fakeroot: not implemented yet");
+		if (!setuid_run && ruid != 0)
+			return cn_fail(err, 0, "--flow fakeroot: needs a setuid-root cnlaunch (or root) to map subordinate ids");
+		return CN_FLOW_FAKEROOT;
 	}
 	return cn_fail(err, 0, "unknown flow %d", asked);
 }
@@ -355,6 +357,11 @@ static int stage2_prepare(int sync, int rpc_end, pid_t *rpc_pid, struct cn_error
 	if (launch.cfg.namespaces & CLONE_NEWUSER) {
 		if (cn_msg_expect(sync, CN_MSG_MAPS_WRITTEN, NULL, 0, NULL, "the master", err) < 0)
 			return -1;
+		/* Fakeroot: the saved uid 0 inherited from the setuid master is host root;
+		 * it goes now, before the RPC server exists. */
+		if (launch.flow == CN_FLOW_FAKEROOT && (cn_creds_settle_ids(err) < 0 ||
+							cn_die_with_parent(0, err) < 0))
+			return -1;
 	}
 	*rpc_pid = spawn(0, &pidfd, err);
 	if (*rpc_pid < 0)
@@ -428,12 +435,32 @@ static int write_id_maps(pid_t pid, struct cn_error *err)
 	    write_proc_file(pid, "uid_map", buf, err) < 0)
 		return cn_prefix(err, "uid map: ");
 	/* An unprivileged writer may map its gid only once setgroups is denied. */
-	if (launch.flow != CN_FLOW_ROOT && write_proc_file(pid, "setgroups", "deny", err) < 0)
+	if (launch.flow == CN_FLOW_USERNS && write_proc_file(pid, "setgroups", "deny", err) < 0)
 		return -1;
 	if (format_map(launch.cfg.gid_maps, launch.cfg.n_gid_maps, buf, sizeof(buf)) < 0 ||
 	    write_proc_file(pid, "gid_map", buf, err) < 0)
 		return cn_prefix(err, "gid map: ");
 	return 0;
+}
+
+/* The fakeroot flow's one escalation: ranges beyond its own id need CAP_SETUID
+ * and CAP_SETGID in the host user namespace. The namespace itself was created
+ * with the caller's euid, so the caller owns it. */
+static int write_maps_as_needed(struct cn_launch *l, pid_t pid, struct cn_error *err)
+{
+	struct cn_error lower_err = {0};
+	int rc;
+
+	if (l->flow != CN_FLOW_FAKEROOT)
+		return write_id_maps(pid, err);
+	if (cn_creds_set_euid(0, err) < 0)
+		return -1;
+	rc = write_id_maps(pid, err);
+	if (cn_creds_set_euid(l->caller_uid, &lower_err) < 0) {
+		*err = lower_err;
+		return -1;
+	}
+	return rc;
 }
 
 int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
@@ -480,7 +507,7 @@ int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
 	client.sock = rpc[0];
 	l->rpc = &client;
 	if ((l->cfg.namespaces & CLONE_NEWUSER) &&
-	    (write_id_maps(pid, err) < 0 || cn_msg_send(sync[0], CN_MSG_MAPS_WRITTEN, NULL, 0, -1, err) < 0))
+	    (write_maps_as_needed(l, pid, err) < 0 || cn_msg_send(sync[0], CN_MSG_MAPS_WRITTEN, NULL, 0, -1, err) < 0))
 		return -1;
 	return cn_msg_expect(sync[0], CN_MSG_READY, NULL, 0, NULL, "STAGE2", err);
 

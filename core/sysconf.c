@@ -42,7 +42,7 @@ int cn_sysconf_load(const char *path, struct cn_sysconf *sc, struct cn_error *er
 	FILE *f;
 	int fd, lineno = 0;
 
-	*sc = (struct cn_sysconf){.allow_setuid = true};
+	*sc = (struct cn_sysconf){.allow_setuid = true, .allow_fakeroot = true};
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cn_fail(err, errno, "open %s", path);
@@ -74,6 +74,11 @@ int cn_sysconf_load(const char *path, struct cn_sysconf *sc, struct cn_error *er
 			if (parse_bool(value, &sc->allow_setuid) < 0) {
 				fclose(f);
 				return cn_fail(err, 0, "%s:%d: allow setuid: \"%s\" is not yes or no", path, lineno, value);
+			}
+		} else if (strcmp(key, "allow fakeroot") == 0) {
+			if (parse_bool(value, &sc->allow_fakeroot) < 0) {
+				fclose(f);
+				return cn_fail(err, 0, "%s:%d: allow fakeroot: \"%s\" is not yes or no", path, lineno, value);
 			}
 		} else if (strcmp(key, "setuid capabilities") == 0) {
 			char *save = NULL;

@@ -6,6 +6,7 @@
  *
  *   # /etc/cnlaunch.conf
  *   allow setuid = yes                 # no: a setuid cnlaunch refuses to run
+ *   allow fakeroot = yes               # no: --flow fakeroot is refused
  *   setuid capabilities = CAP_NET_RAW  # what --cap-add may ask for in the setuid flow
  */
 #ifndef CN_SYSCONF_H
@@ -18,10 +19,11 @@
 
 struct cn_sysconf {
 	bool allow_setuid;
+	bool allow_fakeroot;
 	uint64_t setuid_caps;
 };
 
-/* A missing file gives the defaults: setuid allowed, no capabilities. */
+/* A missing file gives the defaults: setuid and fakeroot allowed, no capabilities. */
 int cn_sysconf_load(const char *path, struct cn_sysconf *sc, struct cn_error *err);
 
 #endif

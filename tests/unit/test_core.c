@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 
@@ -21,6 +22,7 @@
 #include "mounts.h"
 #include "options.h"
 #include "rpc.h"
+#include "subid.h"
 
 /* ---- config.json ---- */
 
@@ -352,6 +354,40 @@ static void test_rlimit_names(void)
 	CU_ASSERT_STRING_EQUAL(cn_rlimit_name(RLIMIT_STACK), "RLIMIT_STACK");
 }
 
+/* ---- subordinate ids ---- */
+
+static void test_subid_ranges_are_read_and_checked(void)
+{
+	char path[] = "/tmp/cn-subuid-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct cn_id_map r[4];
+	struct cn_error err = {0};
+	int n;
+
+	fputs("# comment\nalice:100000:65536\n1000:300000:10\nbob:200000:65536\nbroken line\n", f);
+	fclose(f);
+	n = cn_subid_ranges(path, "alice", 1000, r, 4, &err);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(r[0].container_id, 1);
+	CU_ASSERT_EQUAL(r[0].host_id, 100000);
+	CU_ASSERT_EQUAL(r[1].container_id, 65537); /* ranges follow each other inside */
+	CU_ASSERT_EQUAL(r[1].host_id, 300000);
+	CU_ASSERT_EQUAL(cn_subid_ranges(path, "carol", 1001, r, 4, &err), 0);
+	CU_ASSERT_EQUAL(cn_subid_ranges("/nonexistent", "alice", 1000, r, 4, &err), 0);
+	n = cn_subid_ranges(path, "alice", 1000, r, 4, &err);
+	{
+		struct cn_id_map ok[] = {{0, 1000, 1}, {1, 100000, 65536}};
+		struct cn_id_map host_root[] = {{0, 0, 1}};
+		struct cn_id_map overflow[] = {{1, 100000, 65537}};
+		CU_ASSERT_EQUAL(cn_subid_check_maps(ok, 2, 1000, r, (size_t)n, "uid", &err), 0);
+		CU_ASSERT_EQUAL(cn_subid_check_maps(host_root, 1, 1000, r, (size_t)n, "uid", &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "linux.uidMappings[0]: host ids 0-0"));
+		CU_ASSERT_EQUAL(cn_subid_check_maps(overflow, 1, 1000, r, (size_t)n, "uid", &err), -1);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -371,6 +407,7 @@ int main(void)
 	CU_add_test(s, "options parse and refuse", test_options_parse_and_refuse);
 	CU_add_test(s, "mount options split flags from fs data", test_mount_options_split_flags_from_fs_data);
 	CU_add_test(s, "rlimit names", test_rlimit_names);
+	CU_add_test(s, "subid ranges are read and checked", test_subid_ranges_are_read_and_checked);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures();
