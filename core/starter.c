@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -283,11 +285,23 @@ static void cleanup_host_main(int sock)
 		report(&err);
 		_exit(1);
 	}
-	/* The master's word, or its death (EOF): either way the host gets cleaned up. */
-	type = cn_msg_recv(sock, &msg, sizeof(msg), NULL, NULL, &err);
+	/* The master's word, or its death (EOF): either way the host gets cleaned up.
+	 * It says when the container started, so a master killed afterwards still
+	 * leaves CleanupHost knowing what PostStartHost did. */
+	for (;;) {
+		int32_t pid;
+		size_t len = 0;
+		type = cn_msg_recv(sock, &msg, sizeof(msg), &len, NULL, &err);
+		if (type != CN_MSG_POST_START || len != sizeof(pid))
+			break;
+		memcpy(&pid, &msg, sizeof(pid));
+		launch.container_pid = pid;
+		msg = (struct cn_msg_cleanup){.status = -1};
+	}
 	launch.failed = type != CN_MSG_CLEANUP || msg.status < 0;
 	launch.container_status = msg.status;
-	launch.container_pid = msg.container_pid;
+	if (type == CN_MSG_CLEANUP)
+		launch.container_pid = msg.container_pid;
 	if (cn_engine_run(&launch, CN_STAGE_CLEANUP_HOST, &err) < 0) {
 		report(&err);
 		_exit(1);
@@ -574,6 +588,42 @@ static void ensure_stdio(void)
 		}
 }
 
+/* CVE-2019-5736: a container that reaches a cnlaunch process through
+ * /proc/PID/exe must not be able to rewrite the binary. runc re-executes from a
+ * memfd copy; that would take the process off the inode the tracer's uprobes
+ * are attached to. Instead the master runs the same inode through a read-only
+ * bind mount in a mount namespace of its own: probes still fire, and a write
+ * through any /proc/PID/exe of the launch fails with EROFS. Only the root flow
+ * needs it: in the other flows the container runs as the caller, whom the
+ * root-owned binary's mode already refuses. */
+static int reexec_from_readonly_mount(char **argv, struct cn_error *err)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	char exe[PATH_MAX];
+	struct statvfs sv;
+	_cleanup_close_ int tree = -1;
+	ssize_t n;
+
+	if (statvfs("/proc/self/exe", &sv) == 0 && (sv.f_flag & ST_RDONLY))
+		return 0; /* read-only already: installed on a read-only /usr, or re-executed */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return cn_fail(err, errno, "protect the launcher binary: readlink /proc/self/exe");
+	exe[n] = '\0';
+	if (unshare(CLONE_NEWNS) < 0)
+		return cn_fail(err, errno, "protect the launcher binary: unshare(CLONE_NEWNS)");
+	/* slave: the host's mounts still reach the master; nothing goes back */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return cn_fail(err, errno, "protect the launcher binary: make / slave");
+	/* By path: /proc/self/exe names a mount of the namespace the process left. */
+	tree = open_tree(AT_FDCWD, exe, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
+	    move_mount(tree, "", AT_FDCWD, exe, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return cn_fail(err, errno, "protect the launcher binary: bind %s read-only", exe);
+	execv(exe, argv);
+	return cn_fail(err, errno, "protect the launcher binary: execv %s", exe);
+}
+
 static int load_caller(bool setuid_run, struct cn_error *err)
 {
 	int n;
@@ -627,7 +677,8 @@ static int run_master(struct cn_error *err)
 	if (rc == 0 && (rc = start_container_process(err)) == 0) {
 		int32_t pid = launch.container_pid;
 		rc = cn_engine_run(&launch, CN_STAGE_POST_START_PROCESS, err);
-		if (rc == 0 && cn_msg_send(post_start_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0)
+		if (rc == 0 && (cn_msg_send(post_start_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0 ||
+				cn_msg_send(cleanup_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0))
 			rc = -1;
 		if (rc == 0)
 			rc = cn_engine_run(&launch, CN_STAGE_MONITOR_CONTAINER, err);
@@ -671,6 +722,10 @@ int cn_starter_main(int argc, char **argv)
 		return 125;
 	}
 	launch.flow = flow;
+	if (flow == CN_FLOW_ROOT && reexec_from_readonly_mount(argv, &err) < 0) {
+		report(&err);
+		return 125;
+	}
 	if (!(launch.engine = cn_engine_find(launch.opts.engine))) {
 		cn_fail(&err, 0, "--engine: no engine named \"%s\"", launch.opts.engine);
 		report(&err);

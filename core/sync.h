@@ -19,7 +19,7 @@ enum cn_msg_type {
 	CN_MSG_MAPS_WRITTEN,  /* MASTER -> STAGE2: the id maps of its user namespace are in place */
 	CN_MSG_READY,         /* STAGE2 -> MASTER: the RPC server runs and STAGE2 waits for START */
 	CN_MSG_START,         /* MASTER -> STAGE2: the container is set up, run StartProcess */
-	CN_MSG_POST_START,    /* MASTER -> POST_START_HOST: payload: int32 container pid */
+	CN_MSG_POST_START,    /* MASTER -> POST_START_HOST and CLEANUP_HOST: payload: int32 container pid */
 	CN_MSG_CLEANUP,       /* MASTER -> CLEANUP_HOST: payload: struct cn_msg_cleanup */
 };
 
