@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * The records the kernel side sends to user space, and the maps' layouts.
+ * Shared by bpf/cntrace.bpf.c (clang -target bpf) and trace/ (gcc): fixed-size
+ * types only, explicit padding, no pointers.
+ *
+ * Identity of where an event happened:
+ *   pid/tid   the task (pid = thread group id)
+ *   instance  the stage instance: a number given to every stage_enter; a task
+ *             inherits its parent's at fork; 0 = outside any stage
+ *   phase     a number given to every new process and every successful exec:
+ *             (process, program image); what `cntrace exec` reports as phases
+ */
+#ifndef CNTRACE_EVENTS_H
+#define CNTRACE_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#include "stage.h"
+
+/* Roles beyond core/stage.h's: decided by the tracer, never announced. */
+#define CN_TR_ROLE_CONTAINER 7 /* a STAGE2 process after its execve, and its descendants */
+#define CN_TR_ROLE_OTHER 8     /* never announced a role (any process under `cntrace exec`) */
+#define CN_TR_ROLE__COUNT 9
+
+#define CN_TR_STACK 8          /* nesting depth of stages within one task */
+#define CN_TR_PATH_MAX 256
+#define CN_TR_COMM 16
+
+/* An id the seed task starts with; the kernel side counts up from CN_TR_FIRST_ID. */
+#define CN_TR_SEED_PHASE 1
+#define CN_TR_FIRST_ID 2
+
+enum cn_ev_type {
+	CN_EV_INIT = 1,        /* first sight of the seed task: its creds */
+	CN_EV_FORK = 2,        /* a tracked task created a process or a thread */
+	CN_EV_EXEC = 3,        /* successful execve: the creds after it */
+	CN_EV_EXIT = 4,        /* a task exited */
+	CN_EV_CRED = 5,        /* the cred pointer changed over a syscall */
+	CN_EV_STAGE_ENTER = 6, /* USDT cnlaunch:stage_enter */
+	CN_EV_STAGE_EXIT = 7,  /* USDT cnlaunch:stage_exit, or the STAGE2 execve */
+	CN_EV_ROLE = 8,        /* USDT cnlaunch:role */
+	CN_EV_SYSCALL = 9,     /* one syscall, with arguments (--syscalls full) */
+};
+
+/* Indexes of the per-CPU loss counters. */
+enum cn_loss {
+	CN_LOSS_EVENTS = 0,      /* a lifecycle/privilege record did not fit the ring buffer */
+	CN_LOSS_SYSCALL_LOG = 1, /* a --syscalls full record did not fit its ring buffer */
+	CN_LOSS_COUNTS = 2,      /* the syscall count map was full */
+	CN_LOSS_CAPS = 3,        /* the capability check map was full */
+	CN_LOSS_TASKS = 4,       /* the task map was full: a task went untracked */
+	CN_LOSS__COUNT = 5,
+};
+
+/* The seccomp modes, as the kernel numbers them. */
+#define CN_SECCOMP_DISABLED 0
+#define CN_SECCOMP_STRICT 1
+#define CN_SECCOMP_FILTER 2
+
+/* One cred snapshot: DESIGN.md's cred object. Ids are host (init user ns) ids. */
+struct cn_creds {
+	__u32 uid[4]; /* r, e, s, fs */
+	__u32 gid[4];
+	__u64 cap_effective;
+	__u64 cap_permitted;
+	__u64 cap_inheritable;
+	__u64 cap_bounding;
+	__u64 cap_ambient;
+	__u32 securebits;
+	__u32 ngroups;
+	__u32 userns_level; /* 0 = the host user namespace */
+	__u32 userns_inum;
+	__u8 no_new_privs;
+	__u8 seccomp;       /* CN_SECCOMP_* */
+	__u8 pad[6];
+};
+
+struct cn_ev_hdr {
+	__u64 ts;       /* CLOCK_MONOTONIC ns */
+	__u32 type;     /* enum cn_ev_type */
+	__u32 pid;
+	__u32 tid;
+	__u32 instance; /* the stage instance the task was in when it caused this */
+	__u32 phase;
+	__s32 syscall;  /* the syscall in progress, -1 when none */
+	__u8 stage;     /* enum cn_stage of `instance` */
+	__u8 role;      /* enum cn_role or CN_TR_ROLE_* */
+	__u8 pad[6];
+};
+
+struct cn_ev_creds { /* CN_EV_INIT, CN_EV_CRED */
+	struct cn_ev_hdr h;
+	__s64 ret; /* the syscall's return value (CN_EV_CRED) */
+	struct cn_creds creds;
+};
+
+struct cn_ev_fork { /* header: the parent */
+	struct cn_ev_hdr h;
+	__u64 clone_flags;
+	__u32 child_pid;
+	__u32 child_tid;
+	__u32 child_phase;
+	__u32 pad;
+	char comm[CN_TR_COMM];
+	struct cn_creds creds; /* the child's */
+};
+
+struct cn_ev_exec { /* header: the new phase; syscall: execve or execveat */
+	struct cn_ev_hdr h;
+	__u32 old_tid;    /* the thread that called execve, when not the leader */
+	__u32 old_phase;
+	__u64 ino;        /* the executed file: a copy of the launcher has another inode */
+	__u32 dev;
+	__u32 pad;
+	char comm[CN_TR_COMM];
+	char filename[CN_TR_PATH_MAX];
+	struct cn_creds creds;
+};
+
+struct cn_ev_exit {
+	struct cn_ev_hdr h;
+	__u32 exit_code;  /* the kernel's wait status: (code << 8) | signal */
+	__u8 group_dead;  /* the last thread: the process is gone */
+	__u8 pad[3];
+	struct cn_creds creds;
+};
+
+struct cn_ev_stage { /* CN_EV_STAGE_ENTER, CN_EV_STAGE_EXIT */
+	struct cn_ev_hdr h; /* instance: the stage entered / left */
+	__u32 parent_instance; /* enter: the instance it nests in; exit: the one resumed */
+	__s32 rc;              /* exit: the method's return (< 0: -errno) */
+	__u8 stage;
+	__u8 role;             /* the role argument of the probe */
+	__u8 by_exec;          /* exit: closed by the STAGE2 execve, not by a probe */
+	__u8 unmatched;        /* exit: no such stage was open */
+	__u8 pad[4];
+	struct cn_creds creds;
+};
+
+struct cn_ev_role {
+	struct cn_ev_hdr h;
+	__u32 role;
+	__u32 pad;
+};
+
+struct cn_ev_syscall { /* --syscalls full; header syscall: the number */
+	struct cn_ev_hdr h;
+	__u64 enter_ts;
+	__u64 args[6];
+	__s64 ret;
+	__u8 no_return; /* exit, exit_group: recorded at entry */
+	__u8 pad[7];
+};
+
+/* The task map: one entry per tracked thread, keyed by tid. */
+struct cn_task {
+	__u64 cred;       /* the cred pointer last seen; 0 = never looked */
+	__u64 clone_flags;/* from task_newtask, for the following sched_process_fork */
+	__u32 pid;
+	__u32 phase;
+	__u32 instance;
+	__u32 own_instance; /* the last stage this task entered itself */
+	__u8 stage;
+	__u8 role;
+	__u8 depth;         /* open stages on the stack */
+	__u8 own_stage;
+	__u32 flags;        /* CN_TASK_* */
+	__u32 slot;         /* its row in the syscall count array, CN_TR_NO_SLOT when none is left */
+	__u32 pad2;
+	__u32 stack_instance[CN_TR_STACK]; /* what to resume at each exit */
+	__u8 stack_stage[CN_TR_STACK];
+	/* --syscalls full: the syscall in flight */
+	__u64 enter_ts;
+	__s64 nr;
+	__u64 args[6];
+};
+
+#define CN_TASK_OWN_EXITED 0x1 /* the stage in own_instance has sent its exit */
+
+/*
+ * Syscall counts, fast path: a row of CN_TR_NR_MAX counters per (pid, stage
+ * instance, phase), in an mmapable array; a task finds its row in `slot`. A task
+ * gets a new row whenever one of the three changes; row CN_TR_SEED_SLOT is the
+ * seed's. When rows run out, the counts go to the hash map below instead.
+ */
+#define CN_TR_NR_MAX 512
+#define CN_TR_SLOTS 1024
+#define CN_TR_NO_SLOT 0xffffffffu
+#define CN_TR_SEED_SLOT 0
+
+/* Syscall counts: per process, stage instance, phase and number. */
+struct cn_sc_key {
+	__u32 pid;
+	__u32 instance;
+	__u32 phase;
+	__s32 nr;
+};
+
+struct cn_sc_val {
+	__u64 count;
+	__u64 errors;
+};
+
+#define CN_CAP_GRANTED 0x1    /* the check passed */
+#define CN_CAP_HOST 0x2       /* over the initial user namespace: a host capability */
+#define CN_CAP_CRED_HOST 0x4  /* the creds checked live in the initial user namespace */
+#define CN_CAP_OTHER_CRED 0x8 /* checked against creds that are not the task's own */
+
+/* Capability checks: counted per process, stage instance, phase, cap, outcome and syscall. */
+struct cn_cap_key {
+	__u32 pid;
+	__u32 instance;
+	__u32 phase;
+	__s32 nr;
+	__u8 cap;
+	__u8 flags; /* CN_CAP_* */
+	__u8 stage;
+	__u8 pad;
+};
+
+struct cn_cap_val {
+	__u64 count;
+	__u64 first_ts;
+	__u64 last_ts;
+};
+
+#endif

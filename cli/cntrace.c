@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * cntrace: argument parsing and dispatch only.
+ *
+ *   cntrace run    [trace options] [launch options] -- CMD [ARG...]
+ *   cntrace exec   [trace options] -- PROGRAM [ARG...]
+ *   cntrace report TRACE.json
+ *
+ * Exit status: the launch's (128+N for a signal); 125 with one line when
+ * cntrace could not trace, in which case nothing ran.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "json.h"
+#include "summary.h"
+#include "tracer.h"
+
+#define EXIT_CANNOT 125
+
+#ifndef CN_DEFAULT_LAUNCHER
+#define CN_DEFAULT_LAUNCHER ""
+#endif
+#ifndef CN_VERSION
+#define CN_VERSION "0"
+#endif
+
+static const char usage_text[] =
+	"usage: cntrace run [trace options] [launch options] -- CMD [ARG...]\n"
+	"       cntrace exec [trace options] -- PROGRAM [ARG...]\n"
+	"       cntrace report TRACE.json\n"
+	"\n"
+	"trace options:\n"
+	"  --as USER             run the launch as USER (name or uid), e.g. through a setuid cnlaunch\n"
+	"  -o, --output FILE     write the JSON trace (schema cntrace.trace/1) to FILE ('-': stdout)\n"
+	"  --syscalls counts|full  counts and errors per stage and process (default), or also every\n"
+	"                        syscall with its arguments and return value\n"
+	"  --linger SEC          after the first process exits, wait up to SEC for the others (default 2)\n"
+	"  -q, --quiet           no summary on stderr\n"
+	"launch options (run):\n"
+	"  --launcher PATH       the cnlaunch binary (default: $CNTRACE_LAUNCHER, next to cntrace, the build's)\n"
+	"  --flow auto|setuid|userns|root|fakeroot, --rootfs DIR, --user UID[:GID], and every other\n"
+	"  cnlaunch option: passed to cnlaunch as given\n";
+
+static int usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cntrace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return 2;
+}
+
+static int cannot(const struct cn_error *err)
+{
+	fprintf(stderr, "cntrace: %s\n", err->msg);
+	return EXIT_CANNOT;
+}
+
+struct cli {
+	const char *mode;
+	const char *as;
+	const char *output;
+	const char *launcher;
+	const char *flow;
+	bool full_syscalls;
+	bool quiet;
+	double linger;
+	char **pass;   /* launch options for cnlaunch, in order */
+	int npass;
+	char **cmd;    /* after "--" */
+};
+
+static int resolve_user(const char *spec, struct cn_tracer_opts *o, struct cn_error *err)
+{
+	struct passwd *pw;
+	char *end;
+	unsigned long uid;
+
+	errno = 0;
+	uid = strtoul(spec, &end, 10);
+	if (*spec && !*end && errno == 0 && uid < UINT_MAX) {
+		pw = getpwuid((uid_t)uid);
+		o->uid = (uid_t)uid;
+		o->gid = pw ? pw->pw_gid : (gid_t)uid;
+		o->user_name = pw ? strdup(pw->pw_name) : NULL;
+	} else {
+		pw = getpwnam(spec);
+		if (!pw)
+			return cn_fail(err, 0, "--as: no such user \"%s\"", spec);
+		o->uid = pw->pw_uid;
+		o->gid = pw->pw_gid;
+		o->user_name = strdup(pw->pw_name);
+	}
+	o->as_user = true;
+	return 0;
+}
+
+/* The cnlaunch to run: --launcher, $CNTRACE_LAUNCHER, beside cntrace, the build's, $PATH. */
+static int find_launcher(const char *given, char *buf, size_t size, struct cn_error *err)
+{
+	char self[PATH_MAX], cand[PATH_MAX + 32];
+	const char *env = getenv("CNTRACE_LAUNCHER");
+	ssize_t n;
+
+	if (given || (env && *env)) {
+		const char *path = given ? given : env;
+
+		if (access(path, X_OK) != 0)
+			return cn_fail(err, errno, "cannot trace: launcher %s", path);
+		if (!realpath(path, buf))
+			return cn_fail(err, errno, "cannot trace: launcher %s", path);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		*strrchr(self, '/') = '\0';
+		const char *rel[] = { "cnlaunch", "../core/cnlaunch" };
+
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+			if (access(cand, X_OK) == 0 && realpath(cand, buf))
+				return 0;
+		}
+	}
+	if (CN_DEFAULT_LAUNCHER[0] && access(CN_DEFAULT_LAUNCHER, X_OK) == 0 && realpath(CN_DEFAULT_LAUNCHER, buf))
+		return 0;
+	if (cn_find_program("cnlaunch", cand, sizeof(cand)) && realpath(cand, buf))
+		return 0;
+	(void)size;
+	return cn_fail(err, 0, "cannot trace: launcher cnlaunch not found (give --launcher PATH)");
+}
+
+static int parse(int argc, char **argv, struct cli *c)
+{
+	enum { O_AS = 256, O_SYSCALLS, O_LINGER, O_LAUNCHER, O_CHECK };
+	int i;
+
+	c->linger = 2.0;
+	c->pass = calloc((size_t)argc + 1, sizeof(char *));
+	if (!c->pass)
+		return usage("%s", strerror(ENOMEM));
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		size_t klen;
+
+		if (strcmp(a, "--") == 0) {
+			c->cmd = &argv[i + 1];
+			break;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			exit(0);
+		}
+		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			c->quiet = true;
+			continue;
+		}
+		if (strncmp(a, "--check", 7) == 0 && (a[7] == '\0' || a[7] == '=')) {
+			fprintf(stderr, "cntrace: --check: this build has no policy checker yet\n");
+			exit(EXIT_CANNOT);
+		}
+		/* options with a value: "--opt VALUE", "--opt=VALUE", "-o FILE", "-oFILE" */
+		static const char *const with_value[] = { "--as", "--output", "--syscalls", "--linger", "--launcher",
+							  "--flow" };
+		const char *key = NULL;
+
+		if (strncmp(a, "-o", 2) == 0 && a[1] == 'o') {
+			key = "--output";
+			val = a[2] ? a + 2 : NULL;
+		}
+		for (size_t k = 0; !key && k < sizeof(with_value) / sizeof(with_value[0]); k++) {
+			klen = strlen(with_value[k]);
+			if (strncmp(a, with_value[k], klen) == 0 && (a[klen] == '\0' || a[klen] == '=')) {
+				key = with_value[k];
+				val = a[klen] == '=' ? a + klen + 1 : NULL;
+			}
+		}
+		if (!key) { /* a launch option: cnlaunch gets it (and whatever follows) verbatim */
+			if (strcmp(c->mode, "run") != 0)
+				return usage("exec: unknown option %s (put the program after --)", a);
+			c->pass[c->npass++] = argv[i];
+			continue;
+		}
+		if (!val) {
+			if (i + 1 >= argc)
+				return usage("%s needs a value", key);
+			val = argv[++i];
+		}
+		if (strcmp(key, "--as") == 0) {
+			c->as = val;
+		} else if (strcmp(key, "--output") == 0) {
+			c->output = val;
+		} else if (strcmp(key, "--syscalls") == 0) {
+			if (strcmp(val, "full") != 0 && strcmp(val, "counts") != 0)
+				return usage("--syscalls: \"%s\" is not counts or full", val);
+			c->full_syscalls = strcmp(val, "full") == 0;
+		} else if (strcmp(key, "--linger") == 0) {
+			char *end;
+
+			c->linger = strtod(val, &end);
+			if (*end || c->linger < 0)
+				return usage("--linger: \"%s\" is not a number of seconds", val);
+		} else if (strcmp(key, "--launcher") == 0) {
+			if (strcmp(c->mode, "run") != 0)
+				return usage("%s", "exec: --launcher is for run (exec runs the program given)");
+			c->launcher = val;
+		} else if (strcmp(key, "--flow") == 0) {
+			if (strcmp(c->mode, "run") != 0)
+				return usage("%s", "exec: --flow is for run");
+			c->flow = val;
+			c->pass[c->npass++] = (char *)"--flow";
+			c->pass[c->npass++] = (char *)val;
+		}
+	}
+	if (!c->cmd || !c->cmd[0])
+		return usage("%s: missing -- COMMAND", c->mode);
+	return 0;
+}
+
+static int finish(struct cli *c, struct cn_trace *tr)
+{
+	_cleanup_json_ struct json_object *doc = cn_trace_to_json(tr);
+	struct cn_error err;
+	int code = cn_wait_status_code(tr->exit_status);
+
+	cn_error_clear(&err);
+	if (!c->quiet)
+		cn_summary_print(stderr, doc);
+	if (c->output && cn_json_write(doc, c->output, &err) < 0) {
+		fprintf(stderr, "cntrace: %s\n", err.msg);
+		return EXIT_CANNOT;
+	}
+	if (cn_trace_lost(tr))
+		fprintf(stderr, "cntrace: warning: %llu events were lost: the trace is incomplete\n",
+			(unsigned long long)cn_trace_lost(tr));
+	return code < 0 ? EXIT_CANNOT : code;
+}
+
+static int cmd_trace(int argc, char **argv, const char *mode)
+{
+	struct cli c = { .mode = mode };
+	struct cn_tracer_opts o;
+	struct cn_error err;
+	struct cn_trace *tr = NULL;
+	char launcher[PATH_MAX], prog[PATH_MAX];
+	_cleanup_free_ char **full = NULL;
+	int rc, n = 0;
+
+	memset(&o, 0, sizeof(o));
+	cn_error_clear(&err);
+	rc = parse(argc, argv, &c);
+	if (rc) {
+		free(c.pass);
+		return rc;
+	}
+	o.mode = mode;
+	o.flow = c.flow;
+	o.full_syscalls = c.full_syscalls;
+	o.linger_s = c.linger;
+	if (c.as && resolve_user(c.as, &o, &err) < 0) {
+		free(c.pass);
+		return cannot(&err);
+	}
+	if (strcmp(mode, "run") == 0) {
+		if (find_launcher(c.launcher, launcher, sizeof(launcher), &err) < 0) {
+			free(c.pass);
+			free((char *)o.user_name);
+			return cannot(&err);
+		}
+		full = calloc((size_t)c.npass + (size_t)argc + 3, sizeof(char *));
+		if (!full)
+			return EXIT_CANNOT;
+		full[n++] = launcher;
+		for (int i = 0; i < c.npass; i++)
+			full[n++] = c.pass[i];
+		full[n++] = (char *)"--";
+		for (char **a = c.cmd; *a; a++)
+			full[n++] = *a;
+		o.argv = full;
+		o.usdt_binary = launcher;
+		o.usdt_required = true;
+	} else {
+		o.argv = c.cmd;
+		/* a program with cnlaunch probes (cnlaunch itself) still gets its stages */
+		o.usdt_binary = cn_find_program(c.cmd[0], prog, sizeof(prog));
+		o.path = o.usdt_binary;
+		o.usdt_required = false;
+		if (!o.usdt_binary) {
+			fprintf(stderr, "cntrace: cannot trace: %s: command not found\n", c.cmd[0]);
+			free(c.pass);
+			free((char *)o.user_name);
+			return EXIT_CANNOT;
+		}
+	}
+	rc = cn_tracer_run(&o, &tr, &err);
+	if (rc < 0) {
+		free(c.pass);
+		free((char *)o.user_name);
+		return cannot(&err);
+	}
+	tr->argv = o.argv;
+	tr->launcher = strcmp(mode, "run") == 0 ? launcher : NULL;
+	/* the caller is who ran the launcher: the --as user, else whoever ran cntrace */
+	tr->caller_uid = o.as_user ? o.uid : getuid();
+	tr->caller_gid = o.as_user ? o.gid : getgid();
+	tr->tracer_uid = getuid();
+	tr->tracer_gid = getgid();
+	tr->as_user = o.as_user;
+	tr->as_uid = o.uid;
+	tr->as_gid = o.gid;
+	rc = finish(&c, tr);
+	cn_trace_free(tr);
+	free(c.pass);
+	free((char *)o.user_name);
+	return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	_cleanup_json_ struct json_object *doc = NULL;
+	struct cn_error err;
+
+	cn_error_clear(&err);
+	if (argc != 3)
+		return usage("%s", "report: give one TRACE.json");
+	doc = cn_json_read(argv[2], &err);
+	if (!doc)
+		return cannot(&err);
+	cn_summary_print(stdout, doc);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage("%s", "missing command");
+	signal(SIGPIPE, SIG_IGN); /* a launch that fails at its gate closes the pipe we write */
+	if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "exec") == 0)
+		return cmd_trace(argc, argv, argv[1]);
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc, argv);
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("cntrace %s\n", CN_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	return usage("unknown command \"%s\"", argv[1]);
+}

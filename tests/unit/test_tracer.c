@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * CUnit: the tracer's pure logic: cred diffing and the raise rules, capability
+ * and syscall naming, the model built from synthetic kernel records, and the
+ * JSON writer against golden documents.
+ *
+ * usage: test_tracer GOLDEN_DIR   (CNTRACE_UPDATE_GOLDEN=1 rewrites the golden files)
+ */
+#define _GNU_SOURCE
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "creds.h"
+#include "json.h"
+#include "model.h"
+#include "names.h"
+#include "stage.h"
+
+static const char *golden_dir = ".";
+
+#define CAP(c) (1ull << (c))
+#define ALL_CAPS ((1ull << (CN_CAP_LAST + 1)) - 1)
+
+static struct cn_creds user_creds(uint32_t uid)
+{
+	struct cn_creds c;
+
+	memset(&c, 0, sizeof(c));
+	for (int i = 0; i < 4; i++) {
+		c.uid[i] = uid;
+		c.gid[i] = uid;
+	}
+	c.cap_bounding = ALL_CAPS;
+	c.userns_inum = 4026531837u;
+	return c;
+}
+
+static struct cn_creds root_creds(void)
+{
+	struct cn_creds c = user_creds(0);
+
+	c.cap_effective = c.cap_permitted = ALL_CAPS;
+	return c;
+}
+
+/* ---- creds ---- */
+
+static void test_diff_names_each_changed_field(void)
+{
+	struct cn_creds a = user_creds(1000), b = a;
+
+	CU_ASSERT_EQUAL(cn_creds_diff(&a, &b), 0);
+	b.uid[1] = 0;
+	b.cap_ambient = CAP(21);
+	b.no_new_privs = 1;
+	b.seccomp = CN_SECCOMP_FILTER;
+	CU_ASSERT_EQUAL(cn_creds_diff(&a, &b), CN_CRED_UID | CN_CRED_AMBIENT | CN_CRED_NO_NEW_PRIVS | CN_CRED_SECCOMP);
+	b = a;
+	b.userns_level = 1;
+	b.userns_inum = 4026532000u;
+	b.ngroups = 3;
+	b.securebits = 0x10;
+	CU_ASSERT_EQUAL(cn_creds_diff(&a, &b), CN_CRED_USERNS | CN_CRED_GROUPS | CN_CRED_SECUREBITS);
+	CU_ASSERT_STRING_EQUAL(cn_cred_field_name(CN_CRED_EFFECTIVE), "effective");
+	CU_ASSERT_STRING_EQUAL(cn_cred_field_name(CN_CRED_USERNS), "userns");
+}
+
+static void test_host_privilege_is_uid_zero_or_host_caps(void)
+{
+	struct cn_creds c = user_creds(1000);
+
+	CU_ASSERT_FALSE(cn_creds_host_privileged(&c));
+	c.uid[2] = 0; /* a saved uid of 0 is enough to get root back */
+	CU_ASSERT_TRUE(cn_creds_host_privileged(&c));
+	c = user_creds(1000);
+	c.cap_permitted = CAP(21);
+	CU_ASSERT_TRUE(cn_creds_host_privileged(&c));
+	c.userns_level = 1; /* the same caps inside a user namespace are not host privilege */
+	CU_ASSERT_FALSE(cn_creds_host_privileged(&c));
+	c = user_creds(1000);
+	c.cap_bounding = ALL_CAPS; /* a full bounding set alone grants nothing */
+	CU_ASSERT_FALSE(cn_creds_host_privileged(&c));
+}
+
+static void test_setuid_exec_is_a_host_raise(void)
+{
+	struct cn_creds before = user_creds(1000), after = before;
+
+	after.uid[1] = after.uid[2] = after.uid[3] = 0;
+	after.cap_effective = after.cap_permitted = ALL_CAPS;
+	CU_ASSERT_TRUE(cn_creds_host_raise(&before, &after));
+	CU_ASSERT_TRUE(cn_creds_raise(&before, &after));
+	/* and back down: a drop is no raise */
+	CU_ASSERT_FALSE(cn_creds_raise(&after, &before));
+	CU_ASSERT_FALSE(cn_creds_host_raise(&after, &before));
+}
+
+static void test_regaining_euid_from_saved_uid_is_a_host_raise(void)
+{
+	struct cn_creds before = user_creds(1000), after;
+
+	before.uid[2] = 0; /* already privileged through the saved uid */
+	before.cap_permitted = ALL_CAPS;
+	after = before;
+	after.uid[1] = after.uid[3] = 0;
+	after.cap_effective = ALL_CAPS;
+	CU_ASSERT_TRUE(cn_creds_host_raise(&before, &after));
+}
+
+static void test_caps_in_a_new_userns_raise_but_not_on_the_host(void)
+{
+	struct cn_creds before = user_creds(1000), after = before;
+
+	after.userns_level = 1;
+	after.userns_inum = 4026532001u;
+	after.cap_effective = after.cap_permitted = ALL_CAPS;
+	CU_ASSERT_TRUE(cn_creds_raise(&before, &after));
+	CU_ASSERT_FALSE(cn_creds_host_raise(&before, &after));
+}
+
+static void test_dropping_bounding_or_effective_is_no_raise(void)
+{
+	struct cn_creds before = root_creds(), after = before;
+
+	after.cap_bounding &= ~CAP(21);
+	after.cap_effective = 0;
+	CU_ASSERT_FALSE(cn_creds_raise(&before, &after));
+	/* but adding one back to effective from permitted is */
+	CU_ASSERT_TRUE(cn_creds_raise(&after, &before));
+}
+
+static void test_creds_json_round_trip(void)
+{
+	struct cn_creds c = user_creds(1000), back;
+	struct json_object *o;
+
+	c.uid[1] = 0;
+	c.cap_effective = CAP(21) | CAP(12);
+	c.cap_ambient = CAP(10);
+	c.securebits = 0x2f;
+	c.no_new_privs = 1;
+	c.seccomp = CN_SECCOMP_FILTER;
+	c.userns_level = 2;
+	c.ngroups = 4;
+	o = cn_creds_to_json(&c);
+	CU_ASSERT_EQUAL(cn_creds_from_json(o, &back), 0);
+	back.userns_inum = c.userns_inum; /* written as "userns" */
+	CU_ASSERT_EQUAL(cn_creds_diff(&c, &back), 0);
+	json_object_put(o);
+	CU_ASSERT_EQUAL(cn_creds_from_json(NULL, &back), -1);
+}
+
+/* ---- names ---- */
+
+static void test_capability_names(void)
+{
+	char buf[16];
+
+	CU_ASSERT_STRING_EQUAL(cn_cap_name(0, buf), "CAP_CHOWN");
+	CU_ASSERT_STRING_EQUAL(cn_cap_name(21, buf), "CAP_SYS_ADMIN");
+	CU_ASSERT_STRING_EQUAL(cn_cap_name(40, buf), "CAP_CHECKPOINT_RESTORE");
+	CU_ASSERT_STRING_EQUAL(cn_cap_name(41, buf), "CAP_41");
+	CU_ASSERT_EQUAL(cn_cap_from_name("CAP_SYS_ADMIN"), 21);
+	CU_ASSERT_EQUAL(cn_cap_from_name("net_admin"), 12);
+	CU_ASSERT_EQUAL(cn_cap_from_name("CAP_NOPE"), -1);
+	for (int c = 0; c <= CN_CAP_LAST; c++)
+		CU_ASSERT_EQUAL(cn_cap_from_name(cn_cap_name(c, buf)), c);
+}
+
+static void test_syscall_names(void)
+{
+	int nr = cn_syscall_from_name("openat");
+
+	CU_ASSERT(nr >= 0);
+	CU_ASSERT_STRING_EQUAL(cn_syscall_name(nr), "openat");
+	CU_ASSERT_PTR_NULL(cn_syscall_name(-1));
+	CU_ASSERT_STRING_EQUAL(cn_syscall_name(999), "syscall_999");
+	CU_ASSERT_EQUAL(cn_syscall_from_name("syscall_999"), 999);
+}
+
+static void test_role_and_seccomp_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(cn_trace_role_name(CN_ROLE_RPC_SERVER), "rpc_server");
+	CU_ASSERT_STRING_EQUAL(cn_trace_role_name(CN_TR_ROLE_CONTAINER), "container");
+	CU_ASSERT_STRING_EQUAL(cn_trace_role_name(CN_TR_ROLE_OTHER), "other");
+	CU_ASSERT_STRING_EQUAL(cn_seccomp_name(CN_SECCOMP_FILTER), "filter");
+	CU_ASSERT_STRING_EQUAL(cn_seccomp_name(CN_SECCOMP_DISABLED), "disabled");
+}
+
+/* ---- the model, from synthetic records ---- */
+
+static void hdr(struct cn_ev_hdr *h, uint32_t type, uint64_t ts, uint32_t pid, uint32_t tid, uint32_t instance,
+		uint32_t phase, uint8_t stage, uint8_t role, int32_t nr)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->ts = ts;
+	h->pid = pid;
+	h->tid = tid;
+	h->instance = instance;
+	h->phase = phase;
+	h->stage = stage;
+	h->role = role;
+	h->syscall = nr;
+}
+
+static void feed_init(struct cn_trace *tr, uint64_t ts, uint32_t pid, const struct cn_creds *c)
+{
+	struct cn_ev_creds e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_INIT, ts, pid, pid, 0, CN_TR_SEED_PHASE, 0, CN_ROLE_STARTER, 0);
+	e.creds = *c;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void feed_exec(struct cn_trace *tr, uint64_t ts, uint32_t pid, uint32_t old_phase, uint32_t phase,
+		      uint32_t instance, uint8_t stage, uint8_t role, const char *file, const struct cn_creds *c)
+{
+	struct cn_ev_exec e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_EXEC, ts, pid, pid, instance, phase, stage, role, 59);
+	e.old_tid = pid;
+	e.old_phase = old_phase;
+	e.ino = 1234;
+	e.dev = 42;
+	snprintf(e.filename, sizeof(e.filename), "%s", file);
+	snprintf(e.comm, sizeof(e.comm), "%s", strrchr(file, '/') + 1);
+	e.creds = *c;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void feed_stage(struct cn_trace *tr, uint32_t type, uint64_t ts, uint32_t pid, uint32_t instance,
+		       uint32_t parent, uint8_t stage, uint8_t role, uint32_t phase, const struct cn_creds *c)
+{
+	struct cn_ev_stage e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, type, ts, pid, pid, instance, phase, stage, role, -1);
+	e.parent_instance = parent;
+	e.stage = stage;
+	e.role = role;
+	e.creds = *c;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void feed_fork(struct cn_trace *tr, uint64_t ts, uint32_t ppid, uint32_t child, uint32_t instance,
+		      uint8_t stage, uint8_t role, uint32_t phase, uint32_t child_phase, uint64_t flags,
+		      const struct cn_creds *c)
+{
+	struct cn_ev_fork e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_FORK, ts, ppid, ppid, instance, phase, stage, role, 435);
+	e.clone_flags = flags;
+	e.child_pid = e.child_tid = child;
+	e.child_phase = child_phase;
+	snprintf(e.comm, sizeof(e.comm), "cnlaunch");
+	e.creds = *c;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void feed_cred(struct cn_trace *tr, uint64_t ts, uint32_t pid, uint32_t instance, uint8_t stage,
+		      uint8_t role, uint32_t phase, int32_t nr, const struct cn_creds *c)
+{
+	struct cn_ev_creds e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_CRED, ts, pid, pid, instance, phase, stage, role, nr);
+	e.creds = *c;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void feed_role(struct cn_trace *tr, uint64_t ts, uint32_t pid, uint32_t phase, uint8_t role)
+{
+	struct cn_ev_role e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_ROLE, ts, pid, pid, 0, phase, 0, role, -1);
+	e.role = role;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void feed_exit(struct cn_trace *tr, uint64_t ts, uint32_t pid, uint32_t instance, uint8_t stage,
+		      uint32_t phase, uint32_t status, const struct cn_creds *c)
+{
+	struct cn_ev_exit e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_EXIT, ts, pid, pid, instance, phase, stage, 0, 231);
+	e.exit_code = status;
+	e.group_dead = 1;
+	e.creds = *c;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void count(struct cn_trace *tr, uint32_t pid, uint32_t instance, uint32_t phase, int nr, uint64_t n,
+		  uint64_t errors)
+{
+	struct cn_sc_key k = { pid, instance, phase, nr };
+	struct cn_sc_val v = { n, errors };
+
+	cn_trace_add_count(tr, &k, &v);
+}
+
+static void cap_check(struct cn_trace *tr, uint32_t pid, uint32_t instance, uint8_t stage, uint32_t phase,
+		      int cap, uint8_t flags, int nr, uint64_t n, uint64_t ts)
+{
+	struct cn_cap_key k;
+	struct cn_cap_val v = { n, ts, ts + 10 };
+
+	memset(&k, 0, sizeof(k));
+	k.pid = pid;
+	k.instance = instance;
+	k.phase = phase;
+	k.nr = nr;
+	k.cap = (uint8_t)cap;
+	k.flags = flags;
+	k.stage = stage;
+	cn_trace_add_cap_check(tr, &k, &v);
+}
+
+/*
+ * A small setuid launch: user 1000 execs a setuid launcher (raise), drops its
+ * euid, forks STAGE1 which runs PrepareConfig, a container child whose
+ * StartProcess drops everything and execs /bin/sh.
+ */
+static struct cn_trace *setuid_launch(void)
+{
+	struct cn_trace *tr = cn_trace_new(100, CN_ROLE_STARTER, 1000);
+	struct cn_creds user = user_creds(1000), suid = user, master = user, ns;
+
+	suid.uid[1] = suid.uid[2] = suid.uid[3] = 0;
+	suid.cap_effective = suid.cap_permitted = ALL_CAPS;
+	master.uid[2] = 0;
+	master.cap_permitted = ALL_CAPS;
+
+	tr->mode = "run";
+	tr->caller_uid = tr->caller_gid = 1000; /* the --as user ran the launcher */
+	tr->as_user = true;
+	tr->as_uid = tr->as_gid = 1000;
+	tr->complete = true;
+	feed_init(tr, 1001, 100, &user);
+	feed_exec(tr, 1002, 100, CN_TR_SEED_PHASE, 2, 0, 0, CN_ROLE_STARTER, "/opt/cnlaunch", &suid);
+	feed_cred(tr, 1003, 100, 0, 0, CN_ROLE_STARTER, 2, 117, &master); /* setresuid: drop the euid */
+	feed_role(tr, 1004, 100, 2, CN_ROLE_MASTER);
+	feed_fork(tr, 1005, 100, 101, 0, 0, CN_ROLE_MASTER, 2, 3, 0, &master);
+	feed_role(tr, 1006, 101, 3, CN_ROLE_STAGE1);
+	feed_cred(tr, 1007, 101, 0, 0, CN_ROLE_STAGE1, 3, 117, &user); /* the permanent drop */
+	feed_stage(tr, CN_EV_STAGE_ENTER, 1008, 101, 4, 0, CN_STAGE_PREPARE_CONFIG, CN_ROLE_STAGE1, 3, &user);
+	count(tr, 101, 4, 3, 257, 3, 1);
+	feed_stage(tr, CN_EV_STAGE_EXIT, 1009, 101, 4, 0, CN_STAGE_PREPARE_CONFIG, CN_ROLE_STAGE1, 3, &user);
+	feed_exit(tr, 1010, 101, 0, 0, 3, 0, &user);
+
+	feed_stage(tr, CN_EV_STAGE_ENTER, 1011, 100, 5, 0, CN_STAGE_CREATE_CONTAINER, CN_ROLE_MASTER, 2, &master);
+	ns = master;
+	feed_fork(tr, 1012, 100, 102, 5, CN_STAGE_CREATE_CONTAINER, CN_ROLE_MASTER, 2, 6, 0x20000000 | 0x00020000,
+		  &ns);
+	cap_check(tr, 100, 5, CN_STAGE_CREATE_CONTAINER, 2, 21, CN_CAP_GRANTED | CN_CAP_HOST | CN_CAP_CRED_HOST,
+		  435, 2, 1012);
+	count(tr, 100, 5, 2, 435, 1, 0);
+	feed_role(tr, 1013, 102, 6, CN_ROLE_STAGE2);
+	feed_stage(tr, CN_EV_STAGE_EXIT, 1014, 100, 5, 0, CN_STAGE_CREATE_CONTAINER, CN_ROLE_MASTER, 2, &master);
+	feed_stage(tr, CN_EV_STAGE_ENTER, 1015, 102, 7, 5, CN_STAGE_START_PROCESS, CN_ROLE_STAGE2, 6, &ns);
+	feed_cred(tr, 1016, 102, 7, CN_STAGE_START_PROCESS, CN_ROLE_STAGE2, 6, 117, &user);
+	cap_check(tr, 102, 7, CN_STAGE_START_PROCESS, 6, 8, CN_CAP_GRANTED | CN_CAP_HOST | CN_CAP_CRED_HOST, 157,
+		  26, 1016);
+	cap_check(tr, 102, 7, CN_STAGE_START_PROCESS, 6, 8, CN_CAP_GRANTED | CN_CAP_HOST | CN_CAP_CRED_HOST, 157,
+		  4, 1016); /* same check, counted on another CPU's map entry: adds up */
+	count(tr, 102, 7, 6, 117, 1, 0);
+	feed_exec(tr, 1017, 102, 6, 8, 7, CN_STAGE_START_PROCESS, CN_ROLE_STAGE2, "/bin/sh", &user);
+	{
+		struct cn_ev_stage e;
+
+		memset(&e, 0, sizeof(e));
+		hdr(&e.h, CN_EV_STAGE_EXIT, 1017, 102, 102, 7, 8, CN_STAGE_START_PROCESS, CN_ROLE_STAGE2, -1);
+		e.stage = CN_STAGE_START_PROCESS;
+		e.by_exec = 1;
+		e.creds = user;
+		cn_trace_add_event(tr, &e, sizeof(e));
+	}
+	count(tr, 102, 0, 8, 59, 1, 0);
+	count(tr, 102, 0, 8, 1, 5, 0);
+	feed_exit(tr, 1018, 102, 0, 0, 8, 3 << 8, &user);
+	feed_exit(tr, 1019, 100, 0, 0, 2, 3 << 8, &master);
+	tr->exit_status = 3 << 8;
+	tr->end_ns = 1019;
+	cn_trace_finish(tr);
+	return tr;
+}
+
+static void test_model_follows_roles_stages_and_transitions(void)
+{
+	struct cn_trace *tr = setuid_launch();
+	const struct cn_tr_process *p;
+	const struct cn_tr_stage *s;
+
+	CU_ASSERT_EQUAL(tr->nprocs, 3);
+	CU_ASSERT_EQUAL(tr->live, 0);
+	p = cn_trace_process(tr, 100);
+	CU_ASSERT_EQUAL_FATAL(p != NULL, 1);
+	CU_ASSERT_EQUAL(p->role, CN_ROLE_MASTER);
+	CU_ASSERT_EQUAL(p->nroles, 2);
+	p = cn_trace_process(tr, 102);
+	CU_ASSERT_EQUAL(p->role, CN_ROLE_STAGE2); /* keeps its role; the history ends with container */
+	CU_ASSERT_EQUAL(p->roles[p->nroles - 1], CN_TR_ROLE_CONTAINER);
+	CU_ASSERT_EQUAL(p->ppid, 100);
+	CU_ASSERT_EQUAL(cn_wait_status_code((int)p->wait_status), 3);
+	s = cn_trace_stage(tr, 7);
+	CU_ASSERT_EQUAL_FATAL(s != NULL, 1);
+	CU_ASSERT_TRUE(s->exited);
+	CU_ASSERT_TRUE(s->by_exec);
+	/* init + setuid exec + euid drop + stage1 drop + StartProcess drop; the fork with equal creds is none */
+	CU_ASSERT_EQUAL(tr->ntransitions, 4);
+	CU_ASSERT_TRUE(tr->transitions[0].host_raise);
+	CU_ASSERT_EQUAL(tr->transitions[0].kind, CN_TR_EXEC);
+	CU_ASSERT_FALSE(tr->transitions[1].raise);
+	CU_ASSERT_STRING_EQUAL(cn_trace_flow(tr), "setuid");
+	CU_ASSERT_EQUAL(cn_trace_lost(tr), 0);
+	cn_trace_free(tr);
+}
+
+static void test_model_counts_malformed_records(void)
+{
+	struct cn_trace *tr = cn_trace_new(1, CN_ROLE_STARTER, 0);
+	char junk[4] = { 1, 2, 3, 4 };
+	struct cn_ev_hdr h;
+
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, junk, sizeof(junk)), -1);
+	memset(&h, 0, sizeof(h));
+	h.type = 99;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &h, sizeof(h)), -1);
+	h.type = CN_EV_EXEC; /* too short for an exec record */
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &h, sizeof(h)), -1);
+	CU_ASSERT_EQUAL(tr->bad_records, 3);
+	CU_ASSERT_EQUAL(cn_trace_lost(tr), 3);
+	cn_trace_free(tr);
+}
+
+static void test_model_flow_userns_and_root(void)
+{
+	struct cn_trace *tr = cn_trace_new(1, CN_ROLE_STARTER, 0);
+
+	tr->as_user = true;
+	tr->as_uid = tr->caller_uid = 65534;
+	CU_ASSERT_STRING_EQUAL(cn_trace_flow(tr), "userns");
+	tr->as_user = false;
+	tr->caller_uid = 0;
+	CU_ASSERT_STRING_EQUAL(cn_trace_flow(tr), "root");
+	tr->flow = "fakeroot";
+	CU_ASSERT_STRING_EQUAL(cn_trace_flow(tr), "fakeroot");
+	cn_trace_free(tr);
+}
+
+/* ---- JSON writer against golden documents ---- */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t size = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &size, '\0', f) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void check_golden(const char *name, struct cn_trace *tr)
+{
+	char path[4096];
+	struct json_object *doc = cn_trace_to_json(tr);
+	const char *text = cn_json_string(doc);
+	char *want;
+
+	snprintf(path, sizeof(path), "%s/%s", golden_dir, name);
+	if (getenv("CNTRACE_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "we");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fprintf(f, "%s\n", text);
+		fclose(f);
+	}
+	want = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL(want);
+	if (want) {
+		want[strcspn(want, "\0")] = '\0';
+		if (strlen(want) && want[strlen(want) - 1] == '\n')
+			want[strlen(want) - 1] = '\0';
+		CU_ASSERT_STRING_EQUAL(text, want);
+		if (strcmp(text, want) != 0)
+			fprintf(stderr, "\n%s differs; rerun with CNTRACE_UPDATE_GOLDEN=1 to see the new text\n", path);
+	}
+	free(want);
+	json_object_put(doc);
+}
+
+static void test_json_setuid_launch_matches_golden(void)
+{
+	struct cn_trace *tr = setuid_launch();
+	static char *argv[] = { "/opt/cnlaunch", "--", "/bin/sh", NULL };
+
+	tr->argv = argv;
+	tr->launcher = "/opt/cnlaunch";
+	check_golden("setuid_launch.json", tr);
+	cn_trace_free(tr);
+}
+
+static void test_json_empty_exec_matches_golden(void)
+{
+	struct cn_trace *tr = cn_trace_new(7, CN_TR_ROLE_OTHER, 50);
+	static char *argv[] = { "/bin/true", NULL };
+	struct cn_creds root = root_creds();
+
+	tr->mode = "exec";
+	tr->argv = argv;
+	tr->full_syscalls = true;
+	tr->losses[CN_LOSS_SYSCALL_LOG] = 2;
+	feed_init(tr, 51, 7, &root);
+	feed_exit(tr, 52, 7, 0, 0, CN_TR_SEED_PHASE, 9 /* SIGKILL */, &root);
+	tr->exit_status = 9;
+	cn_trace_finish(tr);
+	check_golden("empty_exec.json", tr);
+	cn_trace_free(tr);
+}
+
+static void test_json_has_the_contract_keys(void)
+{
+	struct cn_trace *tr = setuid_launch();
+	struct json_object *doc = cn_trace_to_json(tr), *v, *stage, *creds, *caps;
+	static const char *const top[] = { "schema", "launch", "tracer", "processes", "stages" };
+	static const char *const launch[] = { "flow", "caller", "argv", "exit_code" };
+	static const char *const stage_keys[] = { "name", "pid", "enter_ns", "exit_ns", "creds", "transitions",
+						  "capability_checks", "syscalls" };
+
+	for (size_t i = 0; i < 5; i++)
+		CU_ASSERT_TRUE(json_object_object_get_ex(doc, top[i], NULL));
+	json_object_object_get_ex(doc, "launch", &v);
+	for (size_t i = 0; i < 4; i++)
+		CU_ASSERT_TRUE(json_object_object_get_ex(v, launch[i], NULL));
+	json_object_object_get_ex(doc, "tracer", &v);
+	CU_ASSERT_TRUE(json_object_object_get_ex(v, "lost_events", NULL));
+	CU_ASSERT_TRUE(json_object_object_get_ex(v, "events", NULL));
+	json_object_object_get_ex(doc, "stages", &v);
+	stage = json_object_array_get_idx(v, 0);
+	for (size_t i = 0; i < 8; i++)
+		CU_ASSERT_TRUE(json_object_object_get_ex(stage, stage_keys[i], NULL));
+	json_object_object_get_ex(stage, "creds", &creds);
+	json_object_object_get_ex(creds, "entry", &creds);
+	json_object_object_get_ex(creds, "caps", &caps);
+	CU_ASSERT_TRUE(json_object_object_get_ex(caps, "bounding", NULL));
+	CU_ASSERT_TRUE(json_object_object_get_ex(creds, "userns_level", NULL));
+	json_object_put(doc);
+	cn_trace_free(tr);
+}
+
+int main(int argc, char **argv)
+{
+	CU_pSuite s;
+	unsigned failures;
+
+	if (argc > 1)
+		golden_dir = argv[1];
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("tracer", NULL, NULL);
+	CU_add_test(s, "diff names each changed field", test_diff_names_each_changed_field);
+	CU_add_test(s, "host privilege is uid 0 or host caps", test_host_privilege_is_uid_zero_or_host_caps);
+	CU_add_test(s, "setuid exec is a host raise", test_setuid_exec_is_a_host_raise);
+	CU_add_test(s, "regaining euid from saved uid is a host raise",
+		    test_regaining_euid_from_saved_uid_is_a_host_raise);
+	CU_add_test(s, "caps in a new userns raise but not on the host",
+		    test_caps_in_a_new_userns_raise_but_not_on_the_host);
+	CU_add_test(s, "dropping bounding or effective is no raise", test_dropping_bounding_or_effective_is_no_raise);
+	CU_add_test(s, "creds json round trip", test_creds_json_round_trip);
+	CU_add_test(s, "capability names", test_capability_names);
+	CU_add_test(s, "syscall names", test_syscall_names);
+	CU_add_test(s, "role and seccomp names", test_role_and_seccomp_names);
+	CU_add_test(s, "model follows roles, stages and transitions", test_model_follows_roles_stages_and_transitions);
+	CU_add_test(s, "model counts malformed records", test_model_counts_malformed_records);
+	CU_add_test(s, "model flow userns and root", test_model_flow_userns_and_root);
+	CU_add_test(s, "json setuid launch matches golden", test_json_setuid_launch_matches_golden);
+	CU_add_test(s, "json empty exec matches golden", test_json_empty_exec_matches_golden);
+	CU_add_test(s, "json has the contract keys", test_json_has_the_contract_keys);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+}

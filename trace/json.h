@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * The JSON trace: the model out (schema "cntrace.trace/1"), a saved trace in.
+ */
+#ifndef CN_TRACE_JSON_H
+#define CN_TRACE_JSON_H
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "model.h"
+
+#define CN_TRACE_SCHEMA "cntrace.trace/1"
+
+#ifndef _cleanup_json_
+static inline void cn_json_putp(struct json_object **o)
+{
+	if (*o)
+		json_object_put(*o);
+}
+#define _cleanup_json_ __attribute__((cleanup(cn_json_putp)))
+#endif
+
+/* The whole document; the caller owns it (json_object_put). */
+struct json_object *cn_trace_to_json(const struct cn_trace *tr);
+/* The text the writer produces: pretty, two-space indented, stable key order. */
+const char *cn_json_string(struct json_object *doc);
+/* Write doc to path ("-": stdout). */
+int cn_json_write(struct json_object *doc, const char *path, struct cn_error *err);
+/* A saved trace; NULL with err set when it is unreadable or not a cntrace trace. */
+struct json_object *cn_json_read(const char *path, struct cn_error *err);
+
+#endif

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cntrace.skel.h"
+#include "events.h"
+
+#define EVENTS_RING (16u << 20)       /* lifecycle and privilege records: never expected to fill */
+#define SYSCALL_LOG_RING (64u << 20)  /* --syscalls full */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* libbpf's last complaint, to explain a failure in one line. */
+static char libbpf_last[512];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	if (level == LIBBPF_DEBUG && !getenv("CNTRACE_DEBUG"))
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (getenv("CNTRACE_DEBUG"))
+		fputs(line, stderr);
+	if (level == LIBBPF_WARN) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0])
+			memcpy(libbpf_last, line, sizeof(libbpf_last));
+	}
+	return 0;
+}
+
+const char *cn_find_program(const char *name, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = NULL;
+	char *save = NULL;
+
+	if (strchr(name, '/')) {
+		snprintf(buf, size, "%s", name);
+		return access(buf, X_OK) == 0 ? buf : NULL;
+	}
+	copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+	if (!copy)
+		return NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		struct stat st;
+
+		snprintf(buf, size, "%s/%s", *dir ? dir : ".", name);
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+/* ---- the gate: a child that waits for the tracer before it execs ---- */
+
+struct gate_report { /* child -> parent when the child cannot exec */
+	int what;    /* GATE_* */
+	int errnum;
+};
+
+enum { GATE_USER = 1, GATE_EXEC = 2 };
+
+struct gate {
+	pid_t pid;
+	int release; /* write end: one byte opens the gate; closing it kills the child */
+	int report;  /* read end: EOF = the exec happened */
+};
+
+static void gate_close(struct gate *g)
+{
+	if (g->release >= 0)
+		close(g->release);
+	if (g->report >= 0)
+		close(g->report);
+	g->release = g->report = -1;
+}
+
+static void gate_kill(struct gate *g)
+{
+	if (g->pid > 0) {
+		kill(g->pid, SIGKILL);
+		while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		g->pid = -1;
+	}
+	gate_close(g);
+}
+
+static int become_user(const struct cn_tracer_opts *o)
+{
+	if (o->user_name ? initgroups(o->user_name, o->gid) : setgroups(0, NULL))
+		return -1;
+	if (setresgid(o->gid, o->gid, o->gid) || setresuid(o->uid, o->uid, o->uid))
+		return -1;
+	return 0;
+}
+
+static __attribute__((noreturn)) void gate_child(const struct cn_tracer_opts *o, int wait_fd, int report_fd)
+{
+	struct gate_report r = { 0, 0 };
+	char c;
+	ssize_t n;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (o->as_user && become_user(o) < 0) {
+		r = (struct gate_report){ GATE_USER, errno };
+		(void)!write(report_fd, &r, sizeof(r));
+		_exit(125);
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* the tracer died: never run on untraced */
+	do
+		n = read(wait_fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(125);
+	if (o->path)
+		execv(o->path, o->argv);
+	else
+		execvp(o->argv[0], o->argv);
+	r = (struct gate_report){ GATE_EXEC, errno };
+	(void)!write(report_fd, &r, sizeof(r));
+	_exit(127);
+}
+
+/*
+ * Wait until the child blocks in its read() of the gate, so that the trace
+ * starts at the same instruction every time: the launch's first process then
+ * makes exactly one syscall (that read) before its execve. Best effort: without
+ * /proc/PID/syscall the trace may also see the child's last set-up syscalls.
+ */
+static void gate_wait_blocked(const struct gate *g, int wait_fd_in_child)
+{
+	char path[64], buf[128], want[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)g->pid);
+	snprintf(want, sizeof(want), "0 0x%x ", (unsigned)wait_fd_in_child); /* read(fd, ... */
+	for (int i = 0; i < 20000; i++) { /* 2 s at most */
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+
+		struct pollfd report = { .fd = g->report, .events = POLLIN };
+
+		if (fd < 0 || poll(&report, 1, 0) != 0) /* gone, or failed and reporting */
+			return;
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		if (strncmp(buf, want, strlen(want)) == 0)
+			return;
+		usleep(100);
+	}
+}
+
+static int gate_spawn(const struct cn_tracer_opts *o, struct gate *g, struct cn_error *err)
+{
+	int wait_p[2], report_p[2];
+
+	if (pipe2(wait_p, O_CLOEXEC) < 0)
+		return cn_fail(err, errno, "pipe");
+	if (pipe2(report_p, O_CLOEXEC) < 0) {
+		close(wait_p[0]);
+		close(wait_p[1]);
+		return cn_fail(err, errno, "pipe");
+	}
+	g->pid = fork();
+	if (g->pid < 0) {
+		close(wait_p[0]);
+		close(wait_p[1]);
+		close(report_p[0]);
+		close(report_p[1]);
+		return cn_fail(err, errno, "fork");
+	}
+	if (g->pid == 0) {
+		close(wait_p[1]);
+		close(report_p[0]);
+		gate_child(o, wait_p[0], report_p[1]);
+	}
+	close(wait_p[0]);
+	close(report_p[1]);
+	g->release = wait_p[1];
+	g->report = report_p[0];
+	gate_wait_blocked(g, wait_p[0]);
+	return 0;
+}
+
+/* Open the gate and learn whether the exec happened. */
+static int gate_open(const struct cn_tracer_opts *o, struct gate *g, struct cn_error *err)
+{
+	struct gate_report r;
+	ssize_t n;
+
+	(void)!write(g->release, "g", 1); /* EPIPE when the child already failed: the report says why */
+	close(g->release);
+	g->release = -1;
+	do
+		n = read(g->report, &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(g->report);
+	g->report = -1;
+	if (n == (ssize_t)sizeof(r)) {
+		if (r.what == GATE_USER)
+			return cn_fail(err, r.errnum, "cannot become uid %u gid %u", (unsigned)o->uid,
+				       (unsigned)o->gid);
+		return cn_fail(err, r.errnum, "cannot run %s", o->argv[0]);
+	}
+	return 0;
+}
+
+/* ---- draining the ring buffers on a thread of their own ---- */
+
+struct drain {
+	struct ring_buffer *rb;
+	struct cn_trace *tr;
+	int stop_fd;
+	int error; /* negative errno of a failed consume */
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* tr->live moved */
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct drain *d = ctx;
+
+	pthread_mutex_lock(&d->lock);
+	cn_trace_add_event(d->tr, data, size);
+	if (d->tr->live <= 0)
+		pthread_cond_broadcast(&d->changed);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static void *drain_main(void *arg)
+{
+	struct drain *d = arg;
+	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	bool stop = false;
+
+	if (ep < 0) {
+		d->error = -errno;
+		return NULL;
+	}
+	ev.data.u32 = 0;
+	epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), &ev);
+	ev.data.u32 = 1;
+	epoll_ctl(ep, EPOLL_CTL_ADD, d->stop_fd, &ev);
+	while (!stop) {
+		struct epoll_event evs[2];
+		int n = epoll_wait(ep, evs, 2, -1);
+
+		if (n < 0 && errno != EINTR) {
+			d->error = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.u32 == 1)
+				stop = true;
+		if (ring_buffer__consume(d->rb) < 0 && !d->error)
+			d->error = -errno;
+	}
+	return NULL;
+}
+
+/* ---- the count maps, read once at the end ---- */
+
+static void read_counts(struct cntrace_bpf *skel, struct cn_trace *tr)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(skel->maps.counts);
+	struct cn_sc_key key, next;
+	_cleanup_free_ struct cn_sc_val *vals = calloc((size_t)ncpu, sizeof(*vals));
+	void *prev = NULL;
+
+	if (!vals)
+		return;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct cn_sc_val sum = { 0, 0 };
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals) < 0)
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			sum.count += vals[c].count;
+			sum.errors += vals[c].errors;
+		}
+		cn_trace_add_count(tr, &key, &sum);
+	}
+}
+
+/* The fast-path rows: mmap the array, one key per used row. */
+static void read_slot_counts(struct cntrace_bpf *skel, struct cn_trace *tr)
+{
+	int fd = bpf_map__fd(skel->maps.slot_counts);
+	uint32_t used = skel->data->next_slot;
+	size_t size = (size_t)CN_TR_SLOTS * CN_TR_NR_MAX * sizeof(struct cn_sc_val);
+	long page = sysconf(_SC_PAGESIZE);
+	const struct cn_sc_val *rows;
+
+	size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
+	rows = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (rows == MAP_FAILED) {
+		tr->bad_records++; /* the counts are missing: say so */
+		return;
+	}
+	if (used > CN_TR_SLOTS)
+		used = CN_TR_SLOTS;
+	for (uint32_t slot = 0; slot < used; slot++) {
+		struct cn_sc_key key;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.slot_keys), &slot, &key) < 0)
+			continue;
+		for (int nr = 0; nr < CN_TR_NR_MAX; nr++) {
+			const struct cn_sc_val *v = &rows[(size_t)slot * CN_TR_NR_MAX + (size_t)nr];
+
+			if (v->count) {
+				key.nr = nr;
+				cn_trace_add_count(tr, &key, v);
+			}
+		}
+	}
+	munmap((void *)rows, size);
+}
+
+static void read_cap_checks(struct cntrace_bpf *skel, struct cn_trace *tr)
+{
+	int fd = bpf_map__fd(skel->maps.caps);
+	struct cn_cap_key key, next;
+	struct cn_cap_val val;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) == 0)
+			cn_trace_add_cap_check(tr, &key, &val);
+	}
+}
+
+static void read_losses(struct cntrace_bpf *skel, struct cn_trace *tr)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(skel->maps.losses);
+	_cleanup_free_ uint64_t *vals = calloc((size_t)ncpu, sizeof(*vals));
+
+	if (!vals)
+		return;
+	for (uint32_t i = 0; i < CN_LOSS__COUNT; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals) < 0)
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			tr->losses[i] += vals[c];
+	}
+}
+
+/* ---- load and attach ---- */
+
+static int fail_bpf(struct cn_error *err, int rc, const char *what)
+{
+	int e = rc < 0 ? -rc : errno;
+
+	if (e == EPERM || e == EACCES)
+		return cn_fail(err, 0, "cannot trace: BPF programs cannot be loaded here (not root?)");
+	if (libbpf_last[0])
+		return cn_fail(err, 0, "cannot trace: %s: %s", what, libbpf_last);
+	return cn_fail(err, e, "cannot trace: %s", what);
+}
+
+static int attach_tp(struct bpf_program *prog, struct bpf_link **link, struct cn_error *err)
+{
+	*link = bpf_program__attach(prog);
+	if (!*link)
+		return fail_bpf(err, -errno, bpf_program__section_name(prog));
+	return 0;
+}
+
+static int attach_usdt(struct cntrace_bpf *skel, const char *binary, struct bpf_link *links[3],
+		       struct cn_error *err)
+{
+	struct bpf_program *progs[3] = { skel->progs.cn_usdt_role, skel->progs.cn_usdt_stage_enter,
+					  skel->progs.cn_usdt_stage_exit };
+	static const char *const names[3] = { "role", "stage_enter", "stage_exit" };
+
+	for (int i = 0; i < 3; i++) {
+		links[i] = bpf_program__attach_usdt(progs[i], -1, binary, CN_USDT_PROVIDER, names[i], NULL);
+		if (!links[i])
+			return cn_fail(err, 0, "cannot trace: %s has no USDT probe %s:%s (built without <sys/sdt.h>?)",
+				       binary, CN_USDT_PROVIDER, names[i]);
+	}
+	return 0;
+}
+
+struct session {
+	struct cntrace_bpf *skel;
+	struct bpf_link *links[16];
+	int nlinks;
+	struct ring_buffer *rb;
+};
+
+static void session_destroy(struct session *s)
+{
+	ring_buffer__free(s->rb);
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	cntrace_bpf__destroy(s->skel);
+}
+
+static int session_start(const struct cn_tracer_opts *o, struct session *s, bool *usdt, struct cn_error *err)
+{
+	int rc;
+
+	libbpf_set_print(libbpf_print);
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		return cn_fail(err, 0, "cannot trace: this kernel exposes no BTF (/sys/kernel/btf/vmlinux)");
+	s->skel = cntrace_bpf__open();
+	if (!s->skel)
+		return fail_bpf(err, -errno, "open the BPF object");
+	s->skel->rodata->full_syscalls = o->full_syscalls;
+	bpf_map__set_max_entries(s->skel->maps.events, EVENTS_RING);
+	if (o->full_syscalls)
+		bpf_map__set_max_entries(s->skel->maps.syscall_log, SYSCALL_LOG_RING);
+	bpf_program__set_autoload(s->skel->progs.cn_sys_enter, o->full_syscalls);
+	rc = cntrace_bpf__load(s->skel);
+	if (rc)
+		return fail_bpf(err, rc, "load the BPF programs");
+
+	struct bpf_program *progs[] = {
+		s->skel->progs.cn_task_newtask, s->skel->progs.cn_fork, s->skel->progs.cn_exec,
+		s->skel->progs.cn_exit,         s->skel->progs.cn_cap_capable, s->skel->progs.cn_sys_exit,
+		o->full_syscalls ? s->skel->progs.cn_sys_enter : NULL,
+	};
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!progs[i])
+			continue;
+		if (attach_tp(progs[i], &s->links[s->nlinks], err) < 0)
+			return -1;
+		s->nlinks++;
+	}
+	*usdt = false;
+	if (o->usdt_binary) {
+		struct cn_error uerr;
+
+		cn_error_clear(&uerr);
+
+		if (attach_usdt(s->skel, o->usdt_binary, &s->links[s->nlinks], &uerr) == 0) {
+			s->nlinks += 3;
+			*usdt = true;
+		} else {
+			for (int i = 0; i < 3 && s->links[s->nlinks + i]; i++) {
+				bpf_link__destroy(s->links[s->nlinks + i]);
+				s->links[s->nlinks + i] = NULL;
+			}
+			if (o->usdt_required) {
+				*err = uerr;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- signals: what the user sends cntrace goes to the launch ---- */
+
+static volatile pid_t forward_to = -1;
+
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static void forward_signals(bool on)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on ? forward_signal : SIG_DFL;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static void wait_quiet(struct drain *d, double linger_s)
+{
+	struct timespec until;
+	uint64_t ns = (uint64_t)(linger_s * 1e9);
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ns / 1000000000ull);
+	until.tv_nsec += (long)(ns % 1000000000ull);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->lock);
+	while (d->tr->live > 0)
+		if (pthread_cond_timedwait(&d->changed, &d->lock, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&d->lock);
+}
+
+int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct cn_error *err)
+{
+	struct session s = { 0 };
+	struct gate g = { -1, -1, -1 };
+	struct drain d = { .stop_fd = -1 };
+	struct cn_task seed;
+	pthread_condattr_t ca;
+	pthread_t thread;
+	uint64_t t0 = now_ns(), released;
+	bool usdt = false;
+	int status = -1;
+	uint32_t pid;
+
+	*out = NULL;
+	if (session_start(o, &s, &usdt, err) < 0) {
+		session_destroy(&s);
+		return -1;
+	}
+	if (gate_spawn(o, &g, err) < 0) {
+		session_destroy(&s);
+		return cn_prefix(err, "cannot trace: ");
+	}
+	pid = (uint32_t)g.pid;
+
+	memset(&seed, 0, sizeof(seed));
+	seed.pid = pid;
+	seed.phase = CN_TR_SEED_PHASE;
+	seed.role = strcmp(o->mode, "run") == 0 ? CN_ROLE_STARTER : CN_TR_ROLE_OTHER;
+	seed.slot = CN_TR_SEED_SLOT;
+	struct cn_sc_key seed_key = { pid, 0, CN_TR_SEED_PHASE, 0 };
+	uint32_t seed_slot = CN_TR_SEED_SLOT;
+
+	if (bpf_map__update_elem(s.skel->maps.slot_keys, &seed_slot, sizeof(seed_slot), &seed_key,
+				 sizeof(seed_key), BPF_ANY) < 0 ||
+	    bpf_map__update_elem(s.skel->maps.tasks, &pid, sizeof(pid), &seed, sizeof(seed), BPF_ANY) < 0) {
+		cn_fail(err, errno, "cannot trace: seed the launch filter");
+		gate_kill(&g);
+		session_destroy(&s);
+		return -1;
+	}
+
+	d.tr = cn_trace_new(pid, seed.role, now_ns());
+	d.rb = s.rb;
+	d.stop_fd = eventfd(0, EFD_CLOEXEC);
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d.changed, &ca);
+	s.rb = d.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), on_record, &d, NULL);
+	if (d.rb && o->full_syscalls &&
+	    ring_buffer__add(d.rb, bpf_map__fd(s.skel->maps.syscall_log), on_record, &d) < 0) {
+		ring_buffer__free(d.rb);
+		s.rb = d.rb = NULL;
+	}
+	if (!d.tr || d.stop_fd < 0 || !d.rb || pthread_create(&thread, NULL, drain_main, &d) != 0) {
+		cn_fail(err, errno, "cannot trace: start the ring buffer reader");
+		gate_kill(&g);
+		session_destroy(&s);
+		cn_trace_free(d.tr);
+		if (d.stop_fd >= 0)
+			close(d.stop_fd);
+		return -1;
+	}
+
+	forward_to = g.pid;
+	forward_signals(true);
+	released = now_ns();
+	if (gate_open(o, &g, err) < 0) {
+		/* the child failed before or at its exec: it is exiting; reap it, keep nothing */
+		while (waitpid(g.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		forward_signals(false);
+		eventfd_write(d.stop_fd, 1);
+		pthread_join(thread, NULL);
+		session_destroy(&s);
+		cn_trace_free(d.tr);
+		close(d.stop_fd);
+		return -1;
+	}
+	while (waitpid(g.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	forward_signals(false);
+	forward_to = -1;
+
+	wait_quiet(&d, o->linger_s);
+	eventfd_write(d.stop_fd, 1);
+	pthread_join(thread, NULL);
+	ring_buffer__consume(d.rb);
+	close(d.stop_fd);
+
+	d.tr->exit_status = status;
+	d.tr->startup_ns = released - t0;
+	d.tr->complete = d.tr->live <= 0;
+	d.tr->full_syscalls = o->full_syscalls;
+	d.tr->usdt_attached = usdt;
+	d.tr->mode = o->mode;
+	d.tr->flow = o->flow;
+	read_counts(s.skel, d.tr);
+	read_slot_counts(s.skel, d.tr);
+	read_cap_checks(s.skel, d.tr);
+	read_losses(s.skel, d.tr);
+	session_destroy(&s);
+	pthread_mutex_destroy(&d.lock);
+	pthread_cond_destroy(&d.changed);
+	pthread_condattr_destroy(&ca);
+	if (d.error)
+		d.tr->bad_records++; /* a consume failed: something may be missing; say so */
+	cn_trace_finish(d.tr);
+	*out = d.tr;
+	return 0;
+}

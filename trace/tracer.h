@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * The tracer: open -> set filters -> load -> attach -> spawn the launch held at
+ * a gate -> seed the filter with its pid -> release -> drain -> read the count
+ * maps -> destroy. Nothing runs untraced: the gate opens only once every
+ * program is attached, and a failure before that kills the held child.
+ */
+#ifndef CN_TRACE_TRACER_H
+#define CN_TRACE_TRACER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "model.h"
+
+struct cn_tracer_opts {
+	char *const *argv;       /* what to run: cnlaunch and its arguments, or any program */
+	const char *path;        /* the file to execve; NULL: argv[0], searched in $PATH */
+	const char *mode;        /* "run" or "exec": echoed in the trace */
+	const char *usdt_binary; /* attach the cnlaunch stage probes to this file; NULL: none */
+	bool usdt_required;      /* fail when it has no cnlaunch probes (run); else best effort (exec) */
+	const char *flow;        /* the --flow asked for, echoed in the trace */
+	bool full_syscalls;      /* --syscalls full: every syscall with arguments */
+	bool as_user;            /* drop to uid/gid (and user's groups) before the gate */
+	uid_t uid;
+	gid_t gid;
+	const char *user_name;   /* for initgroups(); NULL: no supplementary groups */
+	double linger_s;         /* after the first process exits, wait this long for the others */
+};
+
+/*
+ * Run opts->argv under the tracer. Returns 0 with *out set when the launch ran
+ * traced (whatever its exit status: see (*out)->exit_status); -1 with err set
+ * when it could not be traced, in which case nothing was run.
+ */
+int cn_tracer_run(const struct cn_tracer_opts *opts, struct cn_trace **out, struct cn_error *err);
+
+/* The path execvp() would run for name, into buf; NULL when not found. */
+const char *cn_find_program(const char *name, char *buf, size_t size);
+
+#endif
