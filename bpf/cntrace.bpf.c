@@ -544,7 +544,7 @@ static __always_inline bool valid_role(int role)
 }
 
 SEC("usdt")
-int BPF_USDT(cn_usdt_role, int role)
+int BPF_USDT(cn_usdt_role, int role, int flow)
 {
 	__u32 tid = current_tid();
 	struct cn_task *t = tracked(tid);
@@ -560,7 +560,7 @@ int BPF_USDT(cn_usdt_role, int role)
 	}
 	fill_hdr(&e->h, CN_EV_ROLE, t, tid, -1);
 	e->role = (__u32)role;
-	e->pad = 0;
+	e->flow = flow > 0 && flow < CN_FLOW__COUNT ? (__u32)flow : CN_FLOW_AUTO;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

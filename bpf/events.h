@@ -143,7 +143,7 @@ struct cn_ev_stage { /* CN_EV_STAGE_ENTER, CN_EV_STAGE_EXIT */
 struct cn_ev_role {
 	struct cn_ev_hdr h;
 	__u32 role;
-	__u32 pad;
+	__u32 flow; /* enum cn_flow the launcher announced; CN_FLOW_AUTO: not chosen yet */
 };
 
 struct cn_ev_syscall { /* --syscalls full; header syscall: the number */

@@ -54,7 +54,7 @@ void cn_engine_foreach(void (*fn)(const struct cn_engine *engine, void *arg), vo
 void cn_launch_set_role(struct cn_launch *launch, enum cn_role role)
 {
 	launch->role = role;
-	CN_PROBE_ROLE(role);
+	CN_PROBE_ROLE(role, launch->flow);
 }
 
 typedef int (*cn_stage_fn)(struct cn_launch *launch, struct cn_error *err);

@@ -17,14 +17,6 @@
 #include "options.h"
 #include "stage.h"
 
-enum cn_flow {
-	CN_FLOW_AUTO,
-	CN_FLOW_SETUID,
-	CN_FLOW_USERNS,
-	CN_FLOW_ROOT,
-	CN_FLOW_FAKEROOT,
-};
-
 const char *cn_flow_name(enum cn_flow flow);
 int cn_flow_from_name(const char *name); /* -1 when unknown */
 

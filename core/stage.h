@@ -7,7 +7,8 @@
  * plain C that clang -target bpf accepts: enums and defines, no libc.
  *
  * Probes (provider "cnlaunch"), all zero-cost nops until a tracer attaches:
- *   cnlaunch:role(role)                      a process takes a role
+ *   cnlaunch:role(role, flow)                a process takes a role; flow is the launch's
+ *                                            (CN_FLOW_AUTO while the starter has not chosen it)
  *   cnlaunch:stage_enter(stage, role)        an Operations method starts
  *   cnlaunch:stage_exit(stage, role, rc)     it returns (rc < 0: -errno of the failure)
  */
@@ -40,13 +41,22 @@ enum cn_role {
 	CN_ROLE__COUNT = 7,
 };
 
+enum cn_flow {
+	CN_FLOW_AUTO = 0,
+	CN_FLOW_SETUID = 1,
+	CN_FLOW_USERNS = 2,
+	CN_FLOW_ROOT = 3,
+	CN_FLOW_FAKEROOT = 4,
+	CN_FLOW__COUNT = 5,
+};
+
 #define CN_USDT_PROVIDER "cnlaunch"
 
 #if !defined(__bpf__) && !defined(__BPF__)
 #include <stdbool.h>
 #include <sys/sdt.h>
 
-#define CN_PROBE_ROLE(role) DTRACE_PROBE1(cnlaunch, role, (int)(role))
+#define CN_PROBE_ROLE(role, flow) DTRACE_PROBE2(cnlaunch, role, (int)(role), (int)(flow))
 #define CN_PROBE_STAGE_ENTER(stage, role) DTRACE_PROBE2(cnlaunch, stage_enter, (int)(stage), (int)(role))
 #define CN_PROBE_STAGE_EXIT(stage, role, rc) \
 	DTRACE_PROBE3(cnlaunch, stage_exit, (int)(stage), (int)(role), (int)(rc))

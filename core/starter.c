@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/stat.h>
@@ -369,7 +370,8 @@ static int stage2_prepare(int sync, int rpc_end, pid_t *rpc_pid, struct cn_error
 	if (cn_die_with_parent((launch.cfg.namespaces & CLONE_NEWPID) ? 0 : getppid(), err) < 0)
 		return -1;
 	if (launch.cfg.namespaces & CLONE_NEWUSER) {
-		if (cn_msg_expect(sync, CN_MSG_MAPS_WRITTEN, NULL, 0, NULL, "the master", err) < 0)
+		if (cn_msg_send(sync, CN_MSG_NEEDS_MAPS, NULL, 0, -1, err) < 0 ||
+		    cn_msg_expect(sync, CN_MSG_MAPS_WRITTEN, NULL, 0, NULL, "the master", err) < 0)
 			return -1;
 		/* Fakeroot: the saved uid 0 inherited from the setuid master is host root;
 		 * it goes now, before the RPC server exists. */
@@ -393,6 +395,14 @@ static void stage2_main(int sync, int rpc_end)
 
 	cn_launch_set_role(&launch, CN_ROLE_STAGE2);
 	keep_only_fds(sync, rpc_end);
+	/* A launcher started with file capabilities is not dumpable, and its
+	 * /proc/PID files are root's: the master could not write this process's id
+	 * maps. In the userns flow nothing here is privileged in the host, so the
+	 * kernel's ptrace rules (the caller lacks these capabilities) still guard it. */
+	if (launch.flow == CN_FLOW_USERNS && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) {
+		cn_fail(&err, errno, "prctl(PR_SET_DUMPABLE)");
+		goto fail;
+	}
 	if (stage2_prepare(sync, rpc_end, &rpc_pid, &err) < 0)
 		goto fail;
 	close(rpc_end);
@@ -521,7 +531,8 @@ int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
 	client.sock = rpc[0];
 	l->rpc = &client;
 	if ((l->cfg.namespaces & CLONE_NEWUSER) &&
-	    (write_maps_as_needed(l, pid, err) < 0 || cn_msg_send(sync[0], CN_MSG_MAPS_WRITTEN, NULL, 0, -1, err) < 0))
+	    (cn_msg_expect(sync[0], CN_MSG_NEEDS_MAPS, NULL, 0, NULL, "STAGE2", err) < 0 ||
+	     write_maps_as_needed(l, pid, err) < 0 || cn_msg_send(sync[0], CN_MSG_MAPS_WRITTEN, NULL, 0, -1, err) < 0))
 		return -1;
 	return cn_msg_expect(sync[0], CN_MSG_READY, NULL, 0, NULL, "STAGE2", err);
 
@@ -677,9 +688,10 @@ static int run_master(struct cn_error *err)
 	if (rc == 0 && (rc = start_container_process(err)) == 0) {
 		int32_t pid = launch.container_pid;
 		rc = cn_engine_run(&launch, CN_STAGE_POST_START_PROCESS, err);
-		if (rc == 0 && (cn_msg_send(post_start_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0 ||
-				cn_msg_send(cleanup_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0))
-			rc = -1;
+		if (rc == 0 && cn_msg_send(post_start_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0)
+			rc = cn_prefix(err, "POST_START_HOST is gone: ");
+		if (rc == 0 && cn_msg_send(cleanup_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0)
+			rc = cn_prefix(err, "CLEANUP_HOST is gone: ");
 		if (rc == 0)
 			rc = cn_engine_run(&launch, CN_STAGE_MONITOR_CONTAINER, err);
 	}

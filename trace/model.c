@@ -413,6 +413,8 @@ static void on_role(struct cn_trace *tr, const struct cn_ev_role *e)
 {
 	if (e->role < CN_TR_ROLE__COUNT)
 		set_role(process(tr, e->h.pid), (uint8_t)e->role);
+	if (e->flow > CN_FLOW_AUTO && e->flow < CN_FLOW__COUNT)
+		tr->announced_flow = (int)e->flow;
 }
 
 static void on_syscall(struct cn_trace *tr, const struct cn_ev_syscall *e)
@@ -561,9 +563,16 @@ int cn_wait_status_code(int status)
 
 const char *cn_trace_flow(const struct cn_trace *tr)
 {
+	static const char *const announced[CN_FLOW__COUNT] = {
+		[CN_FLOW_SETUID] = "setuid", [CN_FLOW_USERNS] = "userns", [CN_FLOW_ROOT] = "root",
+		[CN_FLOW_FAKEROOT] = "fakeroot",
+	};
 	uint32_t uid = tr->caller_uid;
 	bool setuid_exec = false, new_userns = false;
 
+	/* The launcher's own word first; inference only for launchers without the probe. */
+	if (tr->announced_flow > CN_FLOW_AUTO && tr->announced_flow < CN_FLOW__COUNT)
+		return announced[tr->announced_flow];
 	if (tr->flow && strcmp(tr->flow, "auto") != 0)
 		return tr->flow;
 	for (size_t i = 0; i < tr->ntransitions; i++) {

@@ -127,6 +127,7 @@ struct cn_trace {
 	/* what was launched: filled by the tracer, echoed in "launch" */
 	const char *mode;   /* "run" or "exec" */
 	const char *flow;   /* the --flow asked for; NULL or "auto": inferred */
+	int announced_flow; /* enum cn_flow the launcher's probes announced; CN_FLOW_AUTO: none */
 	const char *launcher;
 	char *const *argv;
 	uint32_t caller_uid, caller_gid; /* who ran the launch (the --as user when given) */
