@@ -92,9 +92,10 @@ def test_strace_agrees_on_the_same_run(world, counter_rootfs):
             c, e = traced.get(name, (0, 0))
             traced[name] = (c + v["count"], e + v["errors"])
     straced = _strace_counts(summary)
-    # strace -f also sees cntrace itself, which makes none of these: over the
-    # whole launch (cnlaunch's own calls included) both must count the same
-    for name in ("getppid", "umask", "sched_yield", "getpid"):
+    # strace -f also sees cntrace itself, which makes none of these (a sanitizer
+    # runtime in cntrace does make getpid and sched_yield: those two are checked
+    # per process above): over the whole launch both must count the same
+    for name in ("getppid", "umask"):
         assert traced.get(name) == straced.get(name), "%s: cntrace %s, strace %s" % (
             name, traced.get(name), straced.get(name))
     assert traced["getppid"][0] >= 500 and traced["umask"][0] >= 77
