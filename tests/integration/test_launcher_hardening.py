@@ -170,3 +170,17 @@ def test_sigkill_of_cnlaunch_leaves_no_container_and_cleanup_host_runs(flow, wor
     assert not pidfile.exists(), "CleanupHost did not undo PostStartHost after the master died"
     for pid in helpers:
         assert not Path("/proc/%d/cmdline" % pid).exists() or not Path("/proc/%d/cmdline" % pid).read_bytes()
+
+
+def test_root_flow_reexec_through_a_read_only_mount_keeps_every_stage_in_the_trace(world):
+    """The defence re-executes the master from a read-only bind of the same inode:
+    the uprobes on that inode still fire, so the tracer sees all ten stages."""
+    from tracer_support import traced_run
+    stages = ("Config", "InitConfig", "PrepareConfig", "CreateContainer", "StartProcess", "PostStartProcess",
+              "MonitorContainer", "CleanupContainer", "PostStartHost", "CleanupHost")
+    res = traced_run(world, "root", ["true"])
+    assert res.rc == 0, res
+    (master,) = [p for p in res.trace["processes"] if p["role"] == "master"]
+    execs = [e["filename"] for e in master["execs"]]
+    assert execs == [str(world.root_binary)] * 2, "the master should run itself twice: %s" % execs
+    assert {s["name"] for s in res.trace["stages"]} == set(stages)
