@@ -184,3 +184,27 @@ def test_root_flow_reexec_through_a_read_only_mount_keeps_every_stage_in_the_tra
     execs = [e["filename"] for e in master["execs"]]
     assert execs == [str(world.root_binary)] * 2, "the master should run itself twice: %s" % execs
     assert {s["name"] for s in res.trace["stages"]} == set(stages)
+
+
+NOOP_DROP = {"defaultAction": "SCMP_ACT_ALLOW",
+             "syscalls": [{"names": ["setresuid", "setresgid", "setgroups", "capset", "prctl"],
+                           "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}
+
+
+def test_setuid_seccomp_profile_cannot_turn_the_drop_into_a_no_op(setuid, world):
+    """errno 0 makes a filtered syscall "succeed" without doing anything; a setuid run
+    loads filters only after the drop, with no_new_privs."""
+    profile = world.write_file("noop-drop.json", json.dumps(NOOP_DROP))
+    out = setuid.run("--seccomp", profile, cmd=["cat", "/proc/self/status"]).ok()
+    assert "Uid:\t65534\t65534\t65534\t65534" in out
+    assert "CapEff:\t0000000000000000" in out and "CapPrm:\t0000000000000000" in out
+
+
+def test_breach_a_drop_made_a_no_op_by_seccomp_is_caught_by_verification(world, leftovers):
+    """Without no_new_privs the root flow loads the filter before the drop (as runc does):
+    the drop's syscalls then do nothing, and reading the credentials back refuses the launch."""
+    from conftest import Flow
+    root = Flow("root", world, leftovers)
+    profile = world.write_file("noop-drop-root.json", json.dumps(NOOP_DROP))
+    res = root.run("--seccomp", profile, "--user", "1000:1000", cmd=["id"])
+    res.refused("StartProcess", "verify")
