@@ -38,6 +38,21 @@ static const char *jpi(struct jpath *out, const char *parent, size_t idx)
 	return jpath_done(out, snprintf(out->s, sizeof(out->s), "%s[%zu]", parent, idx));
 }
 
+int cn_parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int cn_strv_push(struct cn_strv *sv, const char *s)
 {
 	char **v = realloc(sv->v, (sv->n + 2) * sizeof(*v));

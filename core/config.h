@@ -90,6 +90,9 @@ void cn_config_free(struct cn_config *cfg);
 int cn_rlimit_from_name(const char *name);
 const char *cn_rlimit_name(int resource);
 
+/* A decimal number 0..max, digits only (no sign, no space, no suffix). */
+int cn_parse_u32(const char *s, uint32_t max, uint32_t *out);
+
 int cn_strv_push(struct cn_strv *sv, const char *s);
 void cn_strv_free(struct cn_strv *sv);
 

@@ -80,22 +80,6 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* A decimal id, 0 .. 2^32-2, and nothing else. */
-static int parse_id(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX - 1)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_user(struct cn_options *o, const char *arg, struct cn_error *err)
 {
 	char buf[64];
@@ -108,9 +92,9 @@ static int parse_user(struct cn_options *o, const char *arg, struct cn_error *er
 	colon = strchr(buf, ':');
 	if (colon)
 		*colon = '\0';
-	if (parse_id(buf, &uid) < 0)
+	if (cn_parse_u32(buf, UINT32_MAX - 1, &uid) < 0) /* (uid_t)-1 means "unchanged" */
 		return cn_fail(err, 0, "--user: \"%s\" is not a numeric uid (0 to 4294967294)", buf);
-	if (colon && parse_id(colon + 1, &gid) < 0)
+	if (colon && cn_parse_u32(colon + 1, UINT32_MAX - 1, &gid) < 0)
 		return cn_fail(err, 0, "--user: \"%s\" is not a numeric gid (0 to 4294967294)", colon + 1);
 	o->user_set = true;
 	o->uid = uid;

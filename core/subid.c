@@ -10,21 +10,6 @@
 
 #include "cleanup.h"
 
-static int parse_u32(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 int cn_subid_ranges(const char *file, const char *name, uint32_t id, struct cn_id_map *out, size_t max,
 		    struct cn_error *err)
 {
@@ -46,7 +31,7 @@ int cn_subid_ranges(const char *file, const char *name, uint32_t id, struct cn_i
 		*count++ = '\0';
 		if (strcmp(owner, idbuf) != 0 && (!name || strcmp(owner, name) != 0))
 			continue;
-		if (parse_u32(start, &r.host_id) < 0 || parse_u32(count, &r.size) < 0 || r.size == 0 ||
+		if (cn_parse_u32(start, UINT32_MAX, &r.host_id) < 0 || cn_parse_u32(count, UINT32_MAX, &r.size) < 0 || r.size == 0 ||
 		    (uint64_t)r.host_id + r.size > UINT32_MAX)
 			return cn_fail(err, 0, "%s: malformed range for %s", file, owner);
 		if (n == max)

@@ -623,6 +623,15 @@ def flow(request, world, leftovers):
 
 
 @pytest.fixture
+def victim(world):
+    """A root-owned, empty host directory the caller cannot write."""
+    d = world.dir / ("victim-" + uuid.uuid4().hex[:8])
+    d.mkdir(mode=0o755)
+    yield d
+    subprocess.run(["rm", "-rf", "--one-file-system", str(d)], check=False)
+
+
+@pytest.fixture
 def setuid(world, leftovers):
     return Flow("setuid", world, leftovers)
 

@@ -44,15 +44,6 @@ def test_setuid_run_leaves_no_root_owned_files_or_mounts(setuid, world):
                 path.unlink()
 
 
-@pytest.fixture
-def victim(world):
-    """A root-owned, empty host directory the caller cannot write."""
-    d = world.dir / ("victim-" + uuid.uuid4().hex[:8])
-    d.mkdir(mode=0o755)
-    yield d
-    subprocess.run(["rm", "-rf", "--one-file-system", str(d)], check=False)
-
-
 @pytest.mark.parametrize("target", ["dev", "proc", "sys", "dev/shm"])
 def test_setuid_symlinked_mount_target_in_rootfs_cannot_reach_host(setuid, world, victim, target):
     # the caller owns the rootfs and replaces a mount target by a symlink to a

@@ -33,23 +33,15 @@ def _mountinfo():
         return sorted(m["mountpoint"] for m in parse_mountinfo(f.read()))
 
 
-@pytest.fixture
-def host_victim(world):
-    d = world.dir / ("victim-" + uuid.uuid4().hex[:8])
-    d.mkdir(mode=0o755)
-    yield d
-    subprocess.run(["rm", "-rf", "--one-file-system", str(d)], check=False)
-
-
-def test_a_mount_cannot_land_on_a_host_path(caller, host_victim):
+def test_a_mount_cannot_land_on_a_host_path(caller, victim):
     """A destination that climbs out with .. resolves inside the rootfs."""
-    escape = "/../../../../../.." + str(host_victim)
+    escape = "/../../../../../.." + str(victim)
     config = _config(caller)
     config["mounts"].append({"destination": escape, "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]})
     before = _mountinfo()
     caller.run("--bundle", caller.bundle(config), cmd=["sh", "-c", "touch %s/inside" % escape], rootfs=False)
     assert _mountinfo() == before, "a host mount appeared"
-    assert list(host_victim.iterdir()) == [], "the host directory was written"
+    assert list(victim.iterdir()) == [], "the host directory was written"
 
 
 def test_a_bind_cannot_reach_a_host_path_the_caller_cannot_read(caller, world):
