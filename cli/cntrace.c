@@ -5,9 +5,12 @@
  *   cntrace run    [trace options] [launch options] -- CMD [ARG...]
  *   cntrace exec   [trace options] -- PROGRAM [ARG...]
  *   cntrace report TRACE.json
+ *   cntrace check  [--policy FILE] [--format text|json] [--junit FILE] TRACE.json
  *
- * Exit status: the launch's (128+N for a signal); 125 with one line when
- * cntrace could not trace, in which case nothing ran.
+ * Exit status of run and exec: the launch's (128+N for a signal); 125 with one
+ * line when cntrace could not trace, in which case nothing ran; with --check,
+ * 1 when a rule is violated and the launch itself succeeded. check: 0 when
+ * every rule holds, 1 on a violation, 2 on bad input.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,12 +24,16 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "configured.h"
 #include "error.h"
 #include "json.h"
+#include "policy.h"
 #include "summary.h"
 #include "tracer.h"
 
 #define EXIT_CANNOT 125
+#define EXIT_VIOLATION 1
+#define EXIT_BAD_INPUT 2
 
 #ifndef CN_DEFAULT_LAUNCHER
 #define CN_DEFAULT_LAUNCHER ""
@@ -39,6 +46,7 @@ static const char usage_text[] =
 	"usage: cntrace run [trace options] [launch options] -- CMD [ARG...]\n"
 	"       cntrace exec [trace options] -- PROGRAM [ARG...]\n"
 	"       cntrace report TRACE.json\n"
+	"       cntrace check [--policy FILE] [--format text|json] [--junit FILE] TRACE.json\n"
 	"\n"
 	"trace options:\n"
 	"  --as USER             run the launch as USER (name or uid), e.g. through a setuid cnlaunch\n"
@@ -47,10 +55,16 @@ static const char usage_text[] =
 	"                        syscall with its arguments and return value\n"
 	"  --linger SEC          after the first process exits, wait up to SEC for the others (default 2)\n"
 	"  -q, --quiet           no summary on stderr\n"
+	"  --check[=POLICY]      check the trace against POLICY (default: the built-in policy) after\n"
+	"                        the launch; exit 1 on a violation unless the launch itself failed\n"
+	"  --format text|json    how --check reports, on stderr (default text)\n"
+	"  --junit FILE          also write the check as JUnit XML to FILE\n"
 	"launch options (run):\n"
 	"  --launcher PATH       the cnlaunch binary (default: $CNTRACE_LAUNCHER, next to cntrace, the build's)\n"
 	"  --flow auto|setuid|userns|root|fakeroot, --rootfs DIR, --user UID[:GID], and every other\n"
-	"  cnlaunch option: passed to cnlaunch as given\n";
+	"  cnlaunch option: passed to cnlaunch as given\n"
+	"check: exit 0 when every rule holds, 1 on a violation, 2 on bad input (trace or policy);\n"
+	"  the report goes to stdout (--format text: one line per violation and a summary)\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -74,6 +88,10 @@ struct cli {
 	const char *flow;
 	bool full_syscalls;
 	bool quiet;
+	bool check;
+	const char *policy; /* --check=FILE; NULL: the built-in policy */
+	const char *format; /* --format: "text" or "json" */
+	const char *junit;
 	double linger;
 	char **pass;   /* launch options for cnlaunch, in order */
 	int npass;
@@ -168,12 +186,16 @@ static int parse(int argc, char **argv, struct cli *c)
 			continue;
 		}
 		if (strncmp(a, "--check", 7) == 0 && (a[7] == '\0' || a[7] == '=')) {
-			fprintf(stderr, "cntrace: --check: this build has no policy checker yet\n");
-			exit(EXIT_CANNOT);
+			c->check = true;
+			c->policy = a[7] == '=' ? a + 8 : NULL;
+			if (c->policy && !*c->policy)
+				return usage("%s",
+					     "--check=: give a policy file, or --check alone for the built-in one");
+			continue;
 		}
 		/* options with a value: "--opt VALUE", "--opt=VALUE", "-o FILE", "-oFILE" */
-		static const char *const with_value[] = { "--as", "--output", "--syscalls", "--linger", "--launcher",
-							  "--flow" };
+		static const char *const with_value[] = { "--as", "--output", "--syscalls", "--linger",
+							  "--launcher", "--flow", "--format", "--junit" };
 		const char *key = NULL;
 
 		if (strncmp(a, "-o", 2) == 0 && a[1] == 'o') {
@@ -216,6 +238,12 @@ static int parse(int argc, char **argv, struct cli *c)
 			if (strcmp(c->mode, "run") != 0)
 				return usage("%s", "exec: --launcher is for run (exec runs the program given)");
 			c->launcher = val;
+		} else if (strcmp(key, "--format") == 0) {
+			if (strcmp(val, "text") != 0 && strcmp(val, "json") != 0)
+				return usage("--format: \"%s\" is not text or json", val);
+			c->format = val;
+		} else if (strcmp(key, "--junit") == 0) {
+			c->junit = val;
 		} else if (strcmp(key, "--flow") == 0) {
 			if (strcmp(c->mode, "run") != 0)
 				return usage("%s", "exec: --flow is for run");
@@ -226,16 +254,50 @@ static int parse(int argc, char **argv, struct cli *c)
 	}
 	if (!c->cmd || !c->cmd[0])
 		return usage("%s: missing -- COMMAND", c->mode);
+	if ((c->format || c->junit) && !c->check)
+		return usage("%s", "--format and --junit report a check: add --check");
 	return 0;
 }
 
-static int finish(struct cli *c, struct cn_trace *tr)
+/* The policy of --check: a file, or the built-in one. */
+static struct cn_policy *load_policy(const char *path, struct cn_error *err)
+{
+	return path ? cn_policy_load(path, err) : cn_policy_builtin(err);
+}
+
+/*
+ * Report a check as text or JSON on f, and as JUnit XML when asked.
+ * Returns 0, or -1 with err set when the JUnit file cannot be written.
+ */
+static int report_check(FILE *f, const struct cn_check *chk, const char *format, const char *junit,
+			struct cn_error *err)
+{
+	if (format && strcmp(format, "json") == 0) {
+		_cleanup_json_ struct json_object *o = cn_check_to_json(chk);
+
+		fprintf(f, "%s\n", cn_json_string(o));
+		fflush(f);
+	} else {
+		cn_check_print_text(f, chk);
+	}
+	return junit ? cn_check_write_junit(chk, junit, err) : 0;
+}
+
+/*
+ * The trace out (summary, -o), then the check. Exit status: the launch's;
+ * with a violation, 1 when the launch itself succeeded; 125 when cntrace failed.
+ */
+static int finish(struct cli *c, struct cn_trace *tr, const struct cn_configured *configured,
+		  const struct cn_policy *policy)
 {
 	_cleanup_json_ struct json_object *doc = cn_trace_to_json(tr);
+	struct cn_check *chk;
 	struct cn_error err;
 	int code = cn_wait_status_code(tr->exit_status);
 
 	cn_error_clear(&err);
+	if (configured)
+		cn_configured_attach(doc, configured);
 	if (!c->quiet)
 		cn_summary_print(stderr, doc);
 	if (c->output && cn_json_write(doc, c->output, &err) < 0) {
@@ -245,7 +307,38 @@ static int finish(struct cli *c, struct cn_trace *tr)
 	if (cn_trace_lost(tr))
 		fprintf(stderr, "cntrace: warning: %llu events were lost: the trace is incomplete\n",
 			(unsigned long long)cn_trace_lost(tr));
-	return code < 0 ? EXIT_CANNOT : code;
+	if (code < 0)
+		return EXIT_CANNOT;
+	if (!policy)
+		return code;
+	chk = cn_policy_check(policy, doc, c->output ? c->output : "the launch's trace", &err);
+	if (!chk) {
+		fprintf(stderr, "cntrace: check: %s\n", err.msg);
+		return EXIT_CANNOT;
+	}
+	/* stdout is the container's: the report goes to stderr */
+	if (report_check(stderr, chk, c->format, c->junit, &err) < 0) {
+		cn_check_free(chk);
+		fprintf(stderr, "cntrace: %s\n", err.msg);
+		return EXIT_CANNOT;
+	}
+	if (!cn_check_passed(chk) && code == 0)
+		code = EXIT_VIOLATION;
+	cn_check_free(chk);
+	return code;
+}
+
+struct learn {
+	const struct cn_tracer_opts *opts;
+	struct cn_configured *out;
+};
+
+/* The tracer's before_launch hook: launch.configured from the launcher's --print-config. */
+static int learn_configured(void *arg, struct cn_error *err)
+{
+	struct learn *l = arg;
+
+	return cn_configured_read(l->opts->argv, l->opts, l->out, err);
 }
 
 static int cmd_trace(int argc, char **argv, const char *mode)
@@ -254,6 +347,9 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	struct cn_tracer_opts o;
 	struct cn_error err;
 	struct cn_trace *tr = NULL;
+	_cleanup_policy_ struct cn_policy *policy = NULL;
+	struct cn_configured configured = { NULL, "" };
+	struct learn learn;
 	char launcher[PATH_MAX], prog[PATH_MAX];
 	_cleanup_free_ char **full = NULL;
 	int rc, n = 0;
@@ -264,6 +360,12 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	if (rc) {
 		free(c.pass);
 		return rc;
+	}
+	/* a policy that cannot be used is refused before anything runs */
+	if (c.check && !(policy = load_policy(c.policy, &err))) {
+		free(c.pass);
+		fprintf(stderr, "cntrace: %s\n", err.msg);
+		return EXIT_BAD_INPUT;
 	}
 	o.mode = mode;
 	o.flow = c.flow;
@@ -291,6 +393,12 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 		o.argv = full;
 		o.usdt_binary = launcher;
 		o.usdt_required = true;
+		/* what final_creds "configured" compares with: asked as the same user, once the
+		 * tracer knows it can trace and before anything of the launch runs */
+		learn.opts = &o;
+		learn.out = &configured;
+		o.before_launch = learn_configured;
+		o.before_launch_arg = &learn;
 	} else {
 		o.argv = c.cmd;
 		/* a program with cnlaunch probes (cnlaunch itself) still gets its stages */
@@ -306,6 +414,7 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	}
 	rc = cn_tracer_run(&o, &tr, &err);
 	if (rc < 0) {
+		cn_configured_clear(&configured);
 		free(c.pass);
 		free((char *)o.user_name);
 		return cannot(&err);
@@ -320,7 +429,8 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	tr->as_user = o.as_user;
 	tr->as_uid = o.uid;
 	tr->as_gid = o.gid;
-	rc = finish(&c, tr);
+	rc = finish(&c, tr, strcmp(mode, "run") == 0 ? &configured : NULL, policy);
+	cn_configured_clear(&configured);
 	cn_trace_free(tr);
 	free(c.pass);
 	free((char *)o.user_name);
@@ -342,6 +452,79 @@ static int cmd_report(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_check(int argc, char **argv)
+{
+	const char *policy_path = NULL, *format = NULL, *junit = NULL, *trace_path = NULL;
+	_cleanup_json_ struct json_object *doc = NULL;
+	struct cn_policy *policy;
+	struct cn_check *chk;
+	struct cn_error err;
+	int rc;
+
+	cn_error_clear(&err);
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		static const char *const keys[] = { "--policy", "--format", "--junit" };
+		const char *key = NULL, *val = NULL;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			size_t n = strlen(keys[k]);
+
+			if (strncmp(a, keys[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+				key = keys[k];
+				val = a[n] == '=' ? a + n + 1 : NULL;
+			}
+		}
+		if (!key) {
+			if (a[0] == '-' && a[1])
+				return usage("check: unknown option %s", a);
+			if (trace_path)
+				return usage("%s", "check: give one TRACE.json");
+			trace_path = a;
+			continue;
+		}
+		if (!val) {
+			if (i + 1 >= argc)
+				return usage("%s needs a value", key);
+			val = argv[++i];
+		}
+		if (strcmp(key, "--policy") == 0) {
+			policy_path = val;
+		} else if (strcmp(key, "--format") == 0) {
+			if (strcmp(val, "text") != 0 && strcmp(val, "json") != 0)
+				return usage("--format: \"%s\" is not text or json", val);
+			format = val;
+		} else {
+			junit = val;
+		}
+	}
+	if (!trace_path)
+		return usage("%s", "check: give one TRACE.json");
+	policy = load_policy(policy_path, &err);
+	if (!policy) {
+		fprintf(stderr, "cntrace: %s\n", err.msg);
+		return EXIT_BAD_INPUT;
+	}
+	doc = cn_json_read(trace_path, &err);
+	chk = doc ? cn_policy_check(policy, doc, trace_path, &err) : NULL;
+	cn_policy_free(policy);
+	if (!chk) {
+		fprintf(stderr, "cntrace: %s\n", err.msg);
+		return EXIT_BAD_INPUT;
+	}
+	rc = cn_check_passed(chk) ? 0 : EXIT_VIOLATION;
+	if (report_check(stdout, chk, format, junit, &err) < 0) {
+		fprintf(stderr, "cntrace: %s\n", err.msg);
+		rc = EXIT_BAD_INPUT;
+	}
+	cn_check_free(chk);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -351,6 +534,8 @@ int main(int argc, char **argv)
 		return cmd_trace(argc, argv, argv[1]);
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(argc, argv);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc, argv);
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("cntrace %s\n", CN_VERSION);
 		return 0;

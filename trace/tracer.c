@@ -552,6 +552,10 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 		session_destroy(&s);
 		return -1;
 	}
+	if (o->before_launch && o->before_launch(o->before_launch_arg, err) < 0) {
+		session_destroy(&s);
+		return -1;
+	}
 	if (gate_spawn(o, &g, err) < 0) {
 		session_destroy(&s);
 		return cn_prefix(err, "cannot trace: ");
