@@ -8,12 +8,14 @@
  * breach lies in the starter's own privilege moves (a drop done wrongly), the
  * binary is linked with -Wl,--wrap: calls from starter.c to
  * cn_creds_drop_permanently(), cn_launch_set_role() and cn_engine_run() land here first, and
- * production code carries no test hook.
+ * production code carries no test hook. The fault engines (below) make a launch
+ * fail, or hold it, in one chosen stage, for the fault tests.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -23,6 +25,7 @@
 #include "engine.h"
 #include "engine_native.h"
 #include "starter.h"
+#include "sysconf.h"
 
 /* Which breach this run is, from --engine, and which role this process holds. */
 static const char *breach;
@@ -64,6 +67,14 @@ int __wrap_cn_engine_run(struct cn_launch *launch, enum cn_stage stage, struct c
 	return __real_cn_engine_run(launch, stage, err);
 }
 
+int __real_cn_sysconf_load(const char *path, struct cn_sysconf *sc, struct cn_error *err);
+int __wrap_cn_sysconf_load(const char *path, struct cn_sysconf *sc, struct cn_error *err);
+int __wrap_cn_sysconf_load(const char *path, struct cn_sysconf *sc, struct cn_error *err)
+{
+	(void)path;
+	return __real_cn_sysconf_load(CN_TEST_SYSCONF, sc, err);
+}
+
 /* PrepareConfig regains euid 0 through the saved uid the wrong drop left. */
 static int regain_prepare_config(struct cn_launch *l, struct cn_error *err)
 {
@@ -98,6 +109,119 @@ static int host_cap_create_container(struct cn_launch *l, struct cn_error *err)
 	return cn_engine_native.create_container(l, err);
 }
 
+
+/* ---- fault engines: a fault injected in one chosen stage (issue 7, test_faults.py) ----
+ *
+ * --engine fault-ACTION-STAGE[-ROLE], e.g. fault-pause-CreateContainer or
+ * fault-fail-Config-master. The fault fires in the process that runs STAGE (in
+ * ROLE, when given: Config and InitConfig run in STAGE1 and in the master), right
+ * after the stage's entry probe:
+ *   fail   the stage fails (EIO) without doing its work: a launch that fails there;
+ *   pause  the process announces "cnlaunch: fault: paused in STAGE (ROLE pid N,
+ *          master M)" on stderr and waits, so that a test can SIGKILL the master
+ *          (the cnlaunch the user ran) in that stage. A process other than the
+ *          master waits until the master is gone (it is reparented) and then goes
+ *          on with the stage, as it would have; STAGE1 and STAGE2 die with the
+ *          master anyway. Nothing waits more than 60 s.
+ */
+enum fault_action { FAULT_FAIL, FAULT_PAUSE };
+
+static struct {
+	enum fault_action action;
+	enum cn_stage stage;
+	int role; /* -1: any */
+	pid_t master;
+} fault;
+
+static int fault_here(struct cn_launch *l, enum cn_stage stage, struct cn_error *err)
+{
+	pid_t parent = getppid();
+
+	if (stage != fault.stage || (fault.role >= 0 && (int)l->role != fault.role))
+		return 0;
+	if (fault.action == FAULT_FAIL)
+		return cn_fail(err, EIO, "fault: injected failure");
+	fprintf(stderr, "cnlaunch: fault: paused in %s (%s pid %d, master %d)\n", cn_stage_name(stage),
+		cn_role_name(l->role), (int)getpid(), (int)fault.master);
+	fflush(stderr);
+	for (int i = 0; i < 6000; i++) {
+		if (l->role != CN_ROLE_MASTER && getppid() != parent)
+			break;
+		usleep(10000);
+	}
+	return 0;
+}
+
+#define FAULT_METHOD(method, stage)                                                       \
+	static int fault_##method(struct cn_launch *l, struct cn_error *err)              \
+	{                                                                                 \
+		if (fault_here(l, stage, err) < 0)                                        \
+			return -1;                                                        \
+		return cn_engine_native.method(l, err);                                   \
+	}
+FAULT_METHOD(config, CN_STAGE_CONFIG)
+FAULT_METHOD(prepare_config, CN_STAGE_PREPARE_CONFIG)
+FAULT_METHOD(create_container, CN_STAGE_CREATE_CONTAINER)
+FAULT_METHOD(start_process, CN_STAGE_START_PROCESS)
+FAULT_METHOD(post_start_process, CN_STAGE_POST_START_PROCESS)
+FAULT_METHOD(monitor_container, CN_STAGE_MONITOR_CONTAINER)
+FAULT_METHOD(cleanup_container, CN_STAGE_CLEANUP_CONTAINER)
+FAULT_METHOD(post_start_host, CN_STAGE_POST_START_HOST)
+FAULT_METHOD(cleanup_host, CN_STAGE_CLEANUP_HOST)
+#undef FAULT_METHOD
+
+static int fault_init_config(struct cn_launch *l, bool privileged_stage1, struct cn_error *err)
+{
+	if (fault_here(l, CN_STAGE_INIT_CONFIG, err) < 0)
+		return -1;
+	return cn_engine_native.init_config(l, privileged_stage1, err);
+}
+
+static struct cn_engine fault_engine = {
+	.config = fault_config,
+	.init_config = fault_init_config,
+	.prepare_config = fault_prepare_config,
+	.create_container = fault_create_container,
+	.start_process = fault_start_process,
+	.post_start_process = fault_post_start_process,
+	.monitor_container = fault_monitor_container,
+	.cleanup_container = fault_cleanup_container,
+	.post_start_host = fault_post_start_host,
+	.cleanup_host = fault_cleanup_host,
+};
+
+/* "fault-pause-CreateContainer-master" -> the fault engine of that name; false when it is not one. */
+static bool fault_engine_from_name(const char *name)
+{
+	char buf[128], *action, *stage, *role;
+
+	if (strncmp(name, "fault-", 6) != 0 || strlen(name) >= sizeof(buf))
+		return false;
+	strcpy(buf, name + 6);
+	action = buf;
+	if (!(stage = strchr(action, '-')))
+		return false;
+	*stage++ = '\0';
+	if ((role = strchr(stage, '-')))
+		*role++ = '\0';
+	if (strcmp(action, "fail") == 0)
+		fault.action = FAULT_FAIL;
+	else if (strcmp(action, "pause") == 0)
+		fault.action = FAULT_PAUSE;
+	else
+		return false;
+	if ((fault.stage = cn_stage_from_name(stage)) == CN_STAGE_NONE)
+		return false;
+	fault.role = -1;
+	for (int r = 0; role && r < CN_ROLE__COUNT; r++)
+		if (strcmp(role, cn_role_name((enum cn_role)r)) == 0)
+			fault.role = r;
+	if (role && fault.role < 0)
+		return false;
+	fault.master = getpid();
+	fault_engine.name = name;
+	return true;
+}
 
 static struct cn_engine breach_engines[] = {
 	{.name = "breach-prepareconfig-regain", .prepare_config = regain_prepare_config},
@@ -134,5 +258,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--engine") == 0)
 			breach = argv[i + 1];
+	if (breach && fault_engine_from_name(breach))
+		cn_engine_register(&fault_engine);
 	return cn_starter_main(argc, argv);
 }

@@ -1,18 +1,45 @@
 """The trusted system configuration (/etc/cnlaunch.conf): a setuid run reads it
-from disk and trusts it only when root owns it and only root can write it."""
+from disk and trusts it only when root owns it and only root can write it.
+
+The machine's own file is never touched: cnlaunch-breach (the test-only build)
+reads the same parser's input from a file in its build directory instead."""
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import Status
+from conftest import REPO, Flow, Status
 
-SYSCONF = Path("/etc/cnlaunch.conf")
+BREACH = Path(os.environ.get("CNLAUNCH_BREACH") or REPO / "build" / "tests" / "breach" / "cnlaunch-breach")
+SYSCONF = Path(os.environ.get("CNLAUNCH_BREACH_SYSCONF") or BREACH.parent / "cnlaunch.conf")
+
+
+class BreachFlow(Flow):
+    """A flow run through a copy of cnlaunch-breach (setuid for the setuid flow)."""
+
+    def __init__(self, name, world, leftovers):
+        super().__init__(name, world, leftovers)
+        self.binary = world.dir / ("cnlaunch-breach-conf-" + name)
+        if not self.binary.exists():
+            shutil.copyfile(BREACH, self.binary)
+            os.chown(self.binary, 0, 0)
+            os.chmod(self.binary, 0o4755 if name == "setuid" else 0o755)
+
+
+@pytest.fixture
+def setuid(world, leftovers):
+    return BreachFlow("setuid", world, leftovers)
+
+
+@pytest.fixture
+def userns(world, leftovers):
+    return BreachFlow("userns", world, leftovers)
 
 
 @pytest.fixture
 def sysconf():
-    """Write /etc/cnlaunch.conf for one test; put back what was there."""
+    """Write the test build's system configuration for one test; remove it after."""
     saved = SYSCONF.read_bytes() if SYSCONF.exists() else None
 
     def write(text, mode=0o644, uid=0):
@@ -50,4 +77,4 @@ def test_setuid_runs_can_be_switched_off(setuid, userns, sysconf):
 
 def test_malformed_system_configuration_names_file_and_line(setuid, sysconf):
     sysconf("allow setuid = yes\nsetuid capabilities = CAP_NOPE\n")
-    setuid.run(cmd=["true"]).refused("/etc/cnlaunch.conf:2", "CAP_NOPE")
+    setuid.run(cmd=["true"]).refused("%s:2" % SYSCONF, "CAP_NOPE")
