@@ -54,6 +54,8 @@ static const char usage_text[] =
 	"  --syscalls counts|full  counts and errors per stage and process (default), or also every\n"
 	"                        syscall with its arguments and return value\n"
 	"  --linger SEC          after the first process exits, wait up to SEC for the others (default 2)\n"
+	"  --ring-buffer-size BYTES  the events ring buffer (a power of 2, 4096 to 1073741824; default\n"
+	"                        16777216): a small one loses events under load, and the trace says so\n"
 	"  -q, --quiet           no summary on stderr\n"
 	"  --check[=POLICY]      check the trace against POLICY (default: the built-in policy) after\n"
 	"                        the launch; exit 1 on a violation unless the launch itself failed\n"
@@ -66,11 +68,15 @@ static const char usage_text[] =
 	"check: exit 0 when every rule holds, 1 on a violation, 2 on bad input (trace or policy);\n"
 	"  the report goes to stdout (--format text: one line per violation and a summary)\n";
 
+/* A bad command line: one line that says what is wrong (the whole usage is --help's).
+ * Through cn_fail, so that a newline or an escape in the argument quoted stays on
+ * that line (issue 7: the bad-input table wants one line for every refusal). */
 static int usage(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "cntrace: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_text);
+	struct cn_error err;
+
+	cn_fail(&err, 0, fmt, arg);
+	fprintf(stderr, "cntrace: %s (see cntrace --help)\n", err.msg);
 	return 2;
 }
 
@@ -93,6 +99,7 @@ struct cli {
 	const char *format; /* --format: "text" or "json" */
 	const char *junit;
 	double linger;
+	unsigned long ring_bytes; /* --ring-buffer-size; 0: the tracer's default */
 	char **pass;   /* launch options for cnlaunch, in order */
 	int npass;
 	char **cmd;    /* after "--" */
@@ -195,7 +202,8 @@ static int parse(int argc, char **argv, struct cli *c)
 		}
 		/* options with a value: "--opt VALUE", "--opt=VALUE", "-o FILE", "-oFILE" */
 		static const char *const with_value[] = { "--as", "--output", "--syscalls", "--linger",
-							  "--launcher", "--flow", "--format", "--junit" };
+							  "--launcher", "--flow", "--format", "--junit",
+							  "--ring-buffer-size" };
 		const char *key = NULL;
 
 		if (strncmp(a, "-o", 2) == 0 && a[1] == 'o') {
@@ -234,6 +242,16 @@ static int parse(int argc, char **argv, struct cli *c)
 			c->linger = strtod(val, &end);
 			if (*end || c->linger < 0)
 				return usage("--linger: \"%s\" is not a number of seconds", val);
+		} else if (strcmp(key, "--ring-buffer-size") == 0) {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(val, &end, 10);
+			if (val[0] < '0' || val[0] > '9' || *end || errno || v < 4096 || v > (1ull << 30) ||
+			    (v & (v - 1)))
+				return usage("--ring-buffer-size: \"%s\" is not a power of 2 from 4096 to 1073741824", val);
+			c->ring_bytes = (unsigned long)v;
 		} else if (strcmp(key, "--launcher") == 0) {
 			if (strcmp(c->mode, "run") != 0)
 				return usage("%s", "exec: --launcher is for run (exec runs the program given)");
@@ -371,6 +389,7 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	o.flow = c.flow;
 	o.full_syscalls = c.full_syscalls;
 	o.linger_s = c.linger;
+	o.ring_bytes = c.ring_bytes;
 	if (c.as && resolve_user(c.as, &o, &err) < 0) {
 		free(c.pass);
 		return cannot(&err);

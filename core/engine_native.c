@@ -453,6 +453,10 @@ static int check_rootfs(const struct cn_config *cfg, struct cn_error *err)
 		return cn_fail(err, errno, "rootfs %s", cfg->root_path);
 	if (!S_ISDIR(st.st_mode))
 		return cn_fail(err, ENOTDIR, "rootfs %s", cfg->root_path);
+	/* A rootfs the caller cannot enter fails at the first mount, with a message that
+	 * names /proc and not the rootfs: name it here. (Issue 7, the bad-input table.) */
+	if (access(cfg->root_path, X_OK) < 0)
+		return cn_fail(err, errno, "rootfs %s", cfg->root_path);
 	if (st.st_ino == 2 && strcmp(cfg->root_path, "/") == 0)
 		return cn_fail(err, 0, "rootfs %s: the host's root cannot be a container's", cfg->root_path);
 	return 0;

@@ -273,11 +273,24 @@ static void post_start_host_main(int sock)
 	_exit(0);
 }
 
+/* A master that dies while PostStartHost runs never reaps POST_START_HOST, which
+ * goes on: CleanupHost must not start before PostStartHost has ended, or it undoes
+ * nothing and what PostStartHost made (the --pid-file) stays. (Found by
+ * tests/integration/test_faults.py: the master SIGKILLed in PostStartHost.) */
+static void wait_for_post_start_host(int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	if (pidfd >= 0)
+		while (poll(&p, 1, 30000) < 0 && errno == EINTR) /* PostStartHost is short: 30 s is plenty */
+			;
+}
+
 static void cleanup_host_main(int sock)
 {
 	struct cn_error err = {0};
 	struct cn_msg_cleanup msg = {.status = -1};
-	int type;
+	int type, post_start_pidfd = -1;
 
 	cn_launch_set_role(&launch, CN_ROLE_CLEANUP_HOST);
 	ignore_terminal_signals();
@@ -286,6 +299,9 @@ static void cleanup_host_main(int sock)
 		report(&err);
 		_exit(1);
 	}
+	/* Forked after POST_START_HOST: a pidfd of it now can never name another process. */
+	if (post_start_pid > 0)
+		post_start_pidfd = (int)syscall(SYS_pidfd_open, post_start_pid, 0);
 	/* The master's word, or its death (EOF): either way the host gets cleaned up.
 	 * It says when the container started, so a master killed afterwards still
 	 * leaves CleanupHost knowing what PostStartHost did. */
@@ -303,6 +319,8 @@ static void cleanup_host_main(int sock)
 	launch.container_status = msg.status;
 	if (type == CN_MSG_CLEANUP)
 		launch.container_pid = msg.container_pid;
+	else
+		wait_for_post_start_host(post_start_pidfd); /* the master's word means it reaped it */
 	if (cn_engine_run(&launch, CN_STAGE_CLEANUP_HOST, &err) < 0) {
 		report(&err);
 		_exit(1);
@@ -664,8 +682,16 @@ static int run_master(struct cn_error *err)
 	int rc;
 
 	cn_launch_set_role(&launch, CN_ROLE_MASTER);
-	if (cn_engine_run(&launch, CN_STAGE_CONFIG, err) < 0 || cn_engine_run_init_config(&launch, false, err) < 0)
+	if (cn_engine_run(&launch, CN_STAGE_CONFIG, err) < 0 || cn_engine_run_init_config(&launch, false, err) < 0) {
+		struct cn_error ignored = {0};
+		/* STAGE1 is done and CLEANUP_HOST not forked yet: fork it now, so that a launch that
+		 * fails after STAGE1 always has its CleanupHost, run dropped, as the design says.
+		 * (Found by tests/integration/test_faults.py: InitConfig failing in the master.) */
+		if (!launch.opts.print_config &&
+		    (cleanup_pid = fork_host_helper(cleanup_host_main, &cleanup_sock, &ignored)) > 0)
+			finish_host_helpers(-1);
 		return -1;
+	}
 	if (launch.opts.print_config) {
 		fputs(launch.prepared_config, stdout);
 		fputc('\n', stdout);
@@ -688,10 +714,13 @@ static int run_master(struct cn_error *err)
 	if (rc == 0 && (rc = start_container_process(err)) == 0) {
 		int32_t pid = launch.container_pid;
 		rc = cn_engine_run(&launch, CN_STAGE_POST_START_PROCESS, err);
-		if (rc == 0 && cn_msg_send(post_start_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0)
-			rc = cn_prefix(err, "POST_START_HOST is gone: ");
+		/* CLEANUP_HOST learns the container first: a master killed between the two sends then
+		 * leaves a CleanupHost that knows the pid PostStartHost may write, never the reverse.
+		 * (Found by tests/integration/test_faults.py: the master SIGKILLed in PostStartHost.) */
 		if (rc == 0 && cn_msg_send(cleanup_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0)
 			rc = cn_prefix(err, "CLEANUP_HOST is gone: ");
+		if (rc == 0 && cn_msg_send(post_start_sock, CN_MSG_POST_START, &pid, sizeof(pid), -1, err) < 0)
+			rc = cn_prefix(err, "POST_START_HOST is gone: ");
 		if (rc == 0)
 			rc = cn_engine_run(&launch, CN_STAGE_MONITOR_CONTAINER, err);
 	}

@@ -451,17 +451,57 @@ int cn_json_write(struct json_object *doc, const char *path, struct cn_error *er
 	return 0;
 }
 
+/*
+ * The whole file, parsed; the refusal says what is wrong in the user's terms
+ * ("not JSON: unexpected end of the file (at byte 5000)") rather than json-c's
+ * ("json_tokener_parse_ex failed: continue"), and trailing data is refused.
+ * (Issue 7, the bad-input table.)
+ */
 struct json_object *cn_json_read(const char *path, struct cn_error *err)
 {
-	struct json_object *doc = json_object_from_file(path);
-	struct json_object *schema;
+	struct json_object *doc, *schema;
+	struct json_tokener *tok;
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t size = 0, end;
+	ssize_t n;
 
-	if (!doc) {
-		cn_fail(err, 0, "%s: %s", path, json_util_get_last_err() ? json_util_get_last_err() : "cannot read");
-		/* json-c ends its message with a newline */
-		err->msg[strcspn(err->msg, "\n")] = '\0';
+	if (!f)
+		return cn_fail(err, errno, "%s", path), NULL;
+	n = getdelim(&text, &size, '\0', f);
+	if (n < 0 && ferror(f)) {
+		cn_fail(err, errno, "%s", path);
+		fclose(f);
+		free(text);
 		return NULL;
 	}
+	fclose(f);
+	if (n > 0 && (size_t)n != strlen(text)) {
+		cn_fail(err, 0, "%s: not JSON: a NUL byte at byte %zu", path, strlen(text));
+		free(text);
+		return NULL;
+	}
+	if (!(tok = json_tokener_new())) {
+		free(text);
+		return cn_fail(err, ENOMEM, "%s", path), NULL;
+	}
+	doc = n > 0 ? json_tokener_parse_ex(tok, text, (int)n) : NULL;
+	end = n > 0 ? json_tokener_get_parse_end(tok) : 0;
+	while (doc && end < (size_t)n && strchr(" \t\r\n", text[end]))
+		end++;
+	if (!doc || end < (size_t)n) {
+		enum json_tokener_error je = n > 0 ? json_tokener_get_error(tok) : json_tokener_continue;
+
+		cn_fail(err, 0, "%s: not JSON: %s (at byte %zu)", path,
+			doc ? "trailing data after the document"
+			: je == json_tokener_continue ? "unexpected end of the file" : json_tokener_error_desc(je), end);
+		json_object_put(doc);
+		json_tokener_free(tok);
+		free(text);
+		return NULL;
+	}
+	json_tokener_free(tok);
+	free(text);
 	if (!json_object_object_get_ex(doc, "schema", &schema) ||
 	    strcmp(json_object_get_string(schema) ? json_object_get_string(schema) : "", CN_TRACE_SCHEMA) != 0) {
 		json_object_put(doc);

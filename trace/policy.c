@@ -651,7 +651,19 @@ struct cn_policy *cn_policy_load(const char *path, struct cn_error *err)
 		return cn_fail(err, ENOMEM, "%s", path), NULL;
 	}
 	doc = n > 0 ? json_tokener_parse_ex(tok, text, (int)n) : NULL;
-	if (!doc) {
+	if (doc) {
+		/* A second document, or anything after the first (a NUL byte, a merge leftover), is
+		 * refused like a typo: the policy is never a part of the file. (Issue 7.) */
+		size_t end = json_tokener_get_parse_end(tok);
+
+		while (end < (size_t)n && strchr(" \t\r\n", text[end]) && text[end])
+			end++;
+		if (end < (size_t)n) {
+			cn_fail(err, 0, "%s: not JSON: trailing data after the document (at byte %zu)", path, end);
+			json_object_put(doc);
+			doc = NULL;
+		}
+	} else {
 		enum json_tokener_error je = n > 0 ? json_tokener_get_error(tok) : json_tokener_continue;
 
 		/* json_tokener_continue: the text ended inside a value (or was empty) */

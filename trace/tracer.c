@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,6 +217,80 @@ static int gate_spawn(const struct cn_tracer_opts *o, struct gate *g, struct cn_
 	g->report = report_p[0];
 	gate_wait_blocked(g, wait_p[0]);
 	return 0;
+}
+
+/*
+ * The launch must not outlive the tracer: a SIGKILLed cntrace cleans nothing up.
+ * The gate child's parent-death signal covers that until its exec, and after it
+ * for a launcher that is not setuid; but the kernel clears the parent-death
+ * signal when a setuid-root cnlaunch starts (and at each credential change), so
+ * a setuid master would run on, untraced. A watchdog, forked beside the gate
+ * child, holds a pidfd of it and SIGKILLs it when the tracer's end of a pipe
+ * closes without the word 'd' (done); the master's death then tears the launch
+ * down as a killed cnlaunch does: STAGE2 and the RPC server die with it, and
+ * CLEANUP_HOST runs CleanupHost. (Issue 7: tests/integration/test_faults.py.)
+ */
+struct watchdog {
+	pid_t pid;
+	int done; /* write end: 'd' = the launch's first process exited normally */
+};
+
+static int watchdog_spawn(pid_t launch, struct watchdog *w)
+{
+	int p[2], pidfd = (int)syscall(SYS_pidfd_open, launch, 0);
+
+	w->pid = -1;
+	w->done = -1;
+	if (pidfd < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		close(pidfd);
+		return -1;
+	}
+	w->pid = fork();
+	if (w->pid == 0) {
+		char c = 0;
+		ssize_t n;
+		int lo = p[0] < pidfd ? p[0] : pidfd, hi = p[0] < pidfd ? pidfd : p[0];
+
+		/* nothing of the tracer's (BPF objects, the gate's pipes) stays open in here */
+		syscall(SYS_close_range, 3, (unsigned)lo - 1, 0);
+		syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0);
+		syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0);
+		/* a Ctrl-C for cntrace's process group is the launch's business, not ours */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1 || c != 'd') /* a pidfd never signals a reused pid */
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		_exit(0);
+	}
+	close(p[0]);
+	close(pidfd);
+	if (w->pid < 0) {
+		close(p[1]);
+		return -1;
+	}
+	w->done = p[1];
+	return 0;
+}
+
+/* The tracer is done with the launch's first process (it exited, or was reaped): stand down. */
+static void watchdog_stop(struct watchdog *w)
+{
+	if (w->done >= 0) {
+		(void)!write(w->done, "d", 1);
+		close(w->done);
+		w->done = -1;
+	}
+	if (w->pid > 0)
+		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	w->pid = -1;
 }
 
 /* Open the gate and learn whether the exec happened. */
@@ -451,7 +526,7 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 	if (!s->skel)
 		return fail_bpf(err, -errno, "open the BPF object");
 	s->skel->rodata->full_syscalls = o->full_syscalls;
-	bpf_map__set_max_entries(s->skel->maps.events, EVENTS_RING);
+	bpf_map__set_max_entries(s->skel->maps.events, o->ring_bytes ? (uint32_t)o->ring_bytes : EVENTS_RING);
 	if (o->full_syscalls)
 		bpf_map__set_max_entries(s->skel->maps.syscall_log, SYSCALL_LOG_RING);
 	bpf_program__set_autoload(s->skel->progs.cn_sys_enter, o->full_syscalls);
@@ -538,6 +613,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 {
 	struct session s = { 0 };
 	struct gate g = { -1, -1, -1 };
+	struct watchdog wd = { -1, -1 };
 	struct drain d = { .stop_fd = -1 };
 	struct cn_task seed;
 	pthread_condattr_t ca;
@@ -561,6 +637,12 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 		return cn_prefix(err, "cannot trace: ");
 	}
 	pid = (uint32_t)g.pid;
+	if (watchdog_spawn(g.pid, &wd) < 0) {
+		cn_fail(err, errno, "cannot trace: start the watchdog that ends the launch if cntrace dies");
+		gate_kill(&g);
+		session_destroy(&s);
+		return -1;
+	}
 
 	memset(&seed, 0, sizeof(seed));
 	seed.pid = pid;
@@ -575,6 +657,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	    bpf_map__update_elem(s.skel->maps.tasks, &pid, sizeof(pid), &seed, sizeof(seed), BPF_ANY) < 0) {
 		cn_fail(err, errno, "cannot trace: seed the launch filter");
 		gate_kill(&g);
+		watchdog_stop(&wd);
 		session_destroy(&s);
 		return -1;
 	}
@@ -595,6 +678,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	if (!d.tr || d.stop_fd < 0 || !d.rb || pthread_create(&thread, NULL, drain_main, &d) != 0) {
 		cn_fail(err, errno, "cannot trace: start the ring buffer reader");
 		gate_kill(&g);
+		watchdog_stop(&wd);
 		session_destroy(&s);
 		cn_trace_free(d.tr);
 		if (d.stop_fd >= 0)
@@ -609,6 +693,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 		/* the child failed before or at its exec: it is exiting; reap it, keep nothing */
 		while (waitpid(g.pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		watchdog_stop(&wd);
 		forward_signals(false);
 		eventfd_write(d.stop_fd, 1);
 		pthread_join(thread, NULL);
@@ -619,6 +704,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	}
 	while (waitpid(g.pid, &status, 0) < 0 && errno == EINTR)
 		;
+	watchdog_stop(&wd);
 	forward_signals(false);
 	forward_to = -1;
 

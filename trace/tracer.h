@@ -27,6 +27,7 @@ struct cn_tracer_opts {
 	gid_t gid;
 	const char *user_name;   /* for initgroups(); NULL: no supplementary groups */
 	double linger_s;         /* after the first process exits, wait this long for the others */
+	unsigned long ring_bytes; /* the events ring buffer's size (a power of 2, pages); 0: 16 MiB */
 	/* Called once the tracer is attached (so the launch can be traced) and before
 	 * anything of the launch runs; a failure (-1, err set) fails the run. NULL: none. */
 	int (*before_launch)(void *arg, struct cn_error *err);

@@ -137,7 +137,8 @@ static int fault_here(struct cn_launch *l, enum cn_stage stage, struct cn_error 
 {
 	pid_t parent = getppid();
 
-	if (stage != fault.stage || (fault.role >= 0 && (int)l->role != fault.role))
+	/* not in the --print-config run cntrace makes before the launch: only in the launch */
+	if (stage != fault.stage || (fault.role >= 0 && (int)l->role != fault.role) || l->opts.print_config)
 		return 0;
 	if (fault.action == FAULT_FAIL)
 		return cn_fail(err, EIO, "fault: injected failure");
