@@ -203,6 +203,26 @@ static int get_u64(json_object *obj, const char *key, uint64_t *out, const char 
 	return 0;
 }
 
+/* An optional integer min..max; *present says whether it was there. */
+static int get_int_in(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out, bool *present,
+		      const char *path, struct cn_error *err)
+{
+	json_object *v;
+	struct jpath p;
+
+	*present = json_object_object_get_ex(obj, key, &v) && !json_object_is_type(v, json_type_null);
+	if (!*present)
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return cn_fail(err, 0, "%s: must be an integer", jp(&p, path, key));
+	errno = 0;
+	*out = json_object_get_int64(v);
+	if (errno || *out < min || *out > max)
+		return cn_fail(err, 0, "%s: %s is out of range (%lld to %lld)", jp(&p, path, key), json_object_get_string(v),
+			       (long long)min, (long long)max);
+	return 0;
+}
+
 static int get_strv(json_object *obj, const char *key, struct cn_strv *out, const char *path, struct cn_error *err)
 {
 	struct jpath p, pi;
@@ -243,6 +263,10 @@ static int parse_user(json_object *process, struct cn_config *cfg, struct cn_err
 	if (get_id(user, "uid", &cfg->uid, "process.user", err) < 0 ||
 	    get_id(user, "gid", &cfg->gid, "process.user", err) < 0)
 		return -1;
+	int64_t umask_value;
+	if (get_int_in(user, "umask", 0, 0777, &umask_value, &cfg->umask_set, "process.user", err) < 0)
+		return -1;
+	cfg->umask = (uint32_t)umask_value;
 	if (get_typed(user, "additionalGids", json_type_array, "process.user", &gids, err) < 0)
 		return -1;
 	free(cfg->additional_gids);
@@ -336,6 +360,98 @@ static int parse_rlimits(json_object *process, struct cn_config *cfg, struct cn_
 	return 0;
 }
 
+static int parse_console_size(json_object *process, struct cn_config *cfg, struct cn_error *err)
+{
+	json_object *size;
+	int64_t v;
+	bool present;
+
+	if (get_typed(process, "consoleSize", json_type_object, "process", &size, err) < 0)
+		return -1;
+	if (!size)
+		return 0;
+	if (get_int_in(size, "height", 0, UINT16_MAX, &v, &present, "process.consoleSize", err) < 0)
+		return -1;
+	cfg->console_height = present ? (uint32_t)v : 0;
+	if (get_int_in(size, "width", 0, UINT16_MAX, &v, &present, "process.consoleSize", err) < 0)
+		return -1;
+	cfg->console_width = present ? (uint32_t)v : 0;
+	return 0;
+}
+
+static int parse_scheduler(json_object *process, struct cn_scheduler *s, struct cn_error *err)
+{
+	static const char *const periods[] = {"runtime", "deadline", "period"};
+	uint64_t *period_fields[] = {&s->runtime, &s->deadline, &s->period};
+	_cleanup_free_ char *policy = NULL;
+	json_object *sched, *flag_names;
+	int64_t v;
+	bool present;
+
+	if (get_typed(process, "scheduler", json_type_object, "process", &sched, err) < 0)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	if (!sched)
+		return 0;
+	if (get_string(sched, "policy", &policy, "process.scheduler", err) < 0)
+		return -1;
+	if (!policy)
+		return cn_fail(err, 0, "process.scheduler.policy: missing");
+	if ((s->policy = cn_sched_policy_from_name(policy)) < 0)
+		return cn_fail(err, 0, "process.scheduler.policy: unknown policy \"%s\"", policy);
+	if (get_int_in(sched, "nice", -20, 19, &v, &present, "process.scheduler", err) < 0)
+		return -1;
+	s->nice = present ? (int)v : 0;
+	if (get_int_in(sched, "priority", 0, 99, &v, &present, "process.scheduler", err) < 0)
+		return -1;
+	s->priority = present ? (uint32_t)v : 0;
+	for (size_t i = 0; i < 3; i++) {
+		if (get_int_in(sched, periods[i], 0, INT64_MAX, &v, &present, "process.scheduler", err) < 0)
+			return -1;
+		*period_fields[i] = present ? (uint64_t)v : 0;
+	}
+	if (get_typed(sched, "flags", json_type_array, "process.scheduler", &flag_names, err) < 0)
+		return -1;
+	for (size_t i = 0; flag_names && i < json_object_array_length(flag_names); i++) {
+		json_object *f = json_object_array_get_idx(flag_names, i);
+		uint64_t bit = json_object_is_type(f, json_type_string) ? cn_sched_flag_from_name(json_object_get_string(f)) : 0;
+		struct jpath p;
+
+		if (!bit)
+			return cn_fail(err, 0, "%s: unknown flag %s", jpi(&p, "process.scheduler.flags", i),
+				       json_object_to_json_string(f));
+		s->flags |= bit;
+	}
+	s->set = true;
+	return 0;
+}
+
+static int parse_io_priority(json_object *process, struct cn_io_priority *io, struct cn_error *err)
+{
+	_cleanup_free_ char *ioclass = NULL;
+	json_object *obj;
+	int64_t v;
+	bool present;
+
+	if (get_typed(process, "ioPriority", json_type_object, "process", &obj, err) < 0)
+		return -1;
+	memset(io, 0, sizeof(*io));
+	if (!obj)
+		return 0;
+	if (get_string(obj, "class", &ioclass, "process.ioPriority", err) < 0)
+		return -1;
+	if (!ioclass)
+		return cn_fail(err, 0, "process.ioPriority.class: missing");
+	if ((io->ioclass = cn_ioprio_class_from_name(ioclass)) < 0)
+		return cn_fail(err, 0, "process.ioPriority.class: unknown class \"%s\" (IOPRIO_CLASS_RT, _BE or _IDLE)",
+			       ioclass);
+	if (get_int_in(obj, "priority", 0, 7, &v, &present, "process.ioPriority", err) < 0)
+		return -1;
+	io->level = present ? (int)v : 4; /* the kernel's default best-effort level */
+	io->set = true;
+	return 0;
+}
+
 static int parse_process(json_object *root, struct cn_config *cfg, struct cn_error *err)
 {
 	json_object *process;
@@ -348,6 +464,9 @@ static int parse_process(json_object *root, struct cn_config *cfg, struct cn_err
 	    get_strv(process, "env", &cfg->env, "process", err) < 0 ||
 	    get_string(process, "cwd", &cfg->cwd, "process", err) < 0 ||
 	    get_bool(process, "noNewPrivileges", &cfg->no_new_privs, "process", err) < 0 ||
+	    get_bool(process, "terminal", &cfg->terminal, "process", err) < 0 ||
+	    parse_console_size(process, cfg, err) < 0 || parse_scheduler(process, &cfg->scheduler, err) < 0 ||
+	    parse_io_priority(process, &cfg->io_priority, err) < 0 ||
 	    parse_user(process, cfg, err) < 0 || parse_capabilities(process, cfg, err) < 0 ||
 	    parse_rlimits(process, cfg, err) < 0)
 		return -1;
@@ -703,6 +822,23 @@ static json_object *maps_json(const struct cn_id_map *maps, size_t n)
 	return arr;
 }
 
+static json_object *scheduler_json(const struct cn_scheduler *s)
+{
+	json_object *obj = json_object_new_object(), *flag_names = json_object_new_array();
+
+	json_object_object_add(obj, "policy", json_object_new_string(cn_sched_policy_name(s->policy)));
+	json_object_object_add(obj, "nice", json_object_new_int64(s->nice));
+	json_object_object_add(obj, "priority", json_object_new_int64(s->priority));
+	for (uint64_t bit = 1; bit && bit <= s->flags; bit <<= 1)
+		if (s->flags & bit)
+			json_object_array_add(flag_names, json_object_new_string(cn_sched_flag_name(bit)));
+	json_object_object_add(obj, "flags", flag_names);
+	json_object_object_add(obj, "runtime", json_object_new_uint64(s->runtime));
+	json_object_object_add(obj, "deadline", json_object_new_uint64(s->deadline));
+	json_object_object_add(obj, "period", json_object_new_uint64(s->period));
+	return obj;
+}
+
 char *cn_config_to_json(const struct cn_config *cfg, struct cn_error *err)
 {
 	json_object *root = json_object_new_object();
@@ -714,9 +850,17 @@ char *cn_config_to_json(const struct cn_config *cfg, struct cn_error *err)
 	char *text;
 
 	json_object_object_add(root, "ociVersion", json_object_new_string("1.0.2"));
-	json_object_object_add(process, "terminal", json_object_new_boolean(0));
+	json_object_object_add(process, "terminal", json_object_new_boolean(cfg->terminal));
+	if (cfg->console_height || cfg->console_width) {
+		json_object *size = json_object_new_object();
+		json_object_object_add(size, "height", json_object_new_int64(cfg->console_height));
+		json_object_object_add(size, "width", json_object_new_int64(cfg->console_width));
+		json_object_object_add(process, "consoleSize", size);
+	}
 	json_object_object_add(user, "uid", json_object_new_int64(cfg->uid));
 	json_object_object_add(user, "gid", json_object_new_int64(cfg->gid));
+	if (cfg->umask_set)
+		json_object_object_add(user, "umask", json_object_new_int64(cfg->umask));
 	for (size_t i = 0; i < cfg->n_additional_gids; i++)
 		json_object_array_add(gids, json_object_new_int64(cfg->additional_gids[i]));
 	json_object_object_add(user, "additionalGids", gids);
@@ -742,6 +886,14 @@ char *cn_config_to_json(const struct cn_config *cfg, struct cn_error *err)
 	}
 	json_object_object_add(process, "rlimits", rlimits);
 	json_object_object_add(process, "noNewPrivileges", json_object_new_boolean(cfg->no_new_privs));
+	if (cfg->scheduler.set)
+		json_object_object_add(process, "scheduler", scheduler_json(&cfg->scheduler));
+	if (cfg->io_priority.set) {
+		json_object *io = json_object_new_object();
+		json_object_object_add(io, "class", json_object_new_string(cn_ioprio_class_name(cfg->io_priority.ioclass)));
+		json_object_object_add(io, "priority", json_object_new_int64(cfg->io_priority.level));
+		json_object_object_add(process, "ioPriority", io);
+	}
 	json_object_object_add(root, "process", process);
 
 	json_object_object_add(r, "path", json_object_new_string(cfg->root_path ? cfg->root_path : ""));

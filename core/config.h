@@ -19,6 +19,7 @@
 
 #include "caps.h"
 #include "error.h"
+#include "scheduling.h"
 
 #define CN_CONFIG_MAX_BYTES (16u << 20) /* a config.json larger than this is refused */
 
@@ -57,6 +58,12 @@ struct cn_config {
 	bool no_new_privs;
 	struct cn_rlimit *rlimits;
 	size_t n_rlimits;
+	bool terminal;                          /* a pty is the process's stdio and controlling terminal */
+	uint32_t console_height, console_width; /* 0: the caller's terminal size, else the kernel's */
+	bool umask_set;                         /* false: 0022, as runc */
+	uint32_t umask;
+	struct cn_scheduler scheduler;
+	struct cn_io_priority io_priority;
 	/* root */
 	char *root_path; /* absolute once parsed */
 	bool root_readonly;

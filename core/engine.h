@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cnlaunch.h"
 #include "config.h"
 #include "error.h"
 #include "options.h"
@@ -38,11 +39,8 @@ struct cn_launch {
 	struct cn_sysconf *sysconf; /* the trusted system configuration (setuid flow) */
 
 	struct cn_rpc_client *rpc; /* MASTER, during CreateContainer */
-	int sync_fd;               /* MASTER <-> STAGE2, STAGE2 <-> MASTER */
-	pid_t container_pid;       /* host pid of STAGE2 / the container process */
-	int container_pidfd;
-	int container_status; /* the wait status once MonitorContainer has reaped it */
-	bool container_started;
+	int sync_fd;               /* STAGE2: its socket to the master */
+	struct cn_process container; /* MASTER: STAGE2, then the container's process; the host helpers learn its pid */
 	bool failed; /* a stage failed: CleanupHost learns it */
 };
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -30,6 +31,8 @@
 #include "seccomp_profile.h"
 #include "starter.h"
 #include "subid.h"
+#include "sync.h"
+#include "terminal.h"
 #include "sysconf.h"
 
 #ifndef CN_DEFAULT_ROOTFS
@@ -133,6 +136,94 @@ static int apply_cap_options(struct cn_config *cfg, const struct cn_options *o, 
 		for (int set = 0; set < CN_CAPSET__COUNT; set++)
 			cfg->caps[set] |= cap == -2 ? cn_caps_all() : CN_CAP_BIT(cap);
 	}
+	return 0;
+}
+
+static int parse_int_option(const char *option, const char *arg, long min, long max, int base, long *out,
+			    struct cn_error *err)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(arg, &end, base);
+	if (errno || end == arg || *end || *out < min || *out > max)
+		return cn_fail(err, 0, "%s: \"%s\" is not a%s number from %ld to %ld", option, arg,
+			       base == 8 ? "n octal" : "", min, max);
+	return 0;
+}
+
+/* "NAME[:N]": the name is cut at the colon; *level stays as it was without one. */
+static int split_level(const char *option, const char *arg, char *name, size_t cap, long min, long max, long *level,
+		       struct cn_error *err)
+{
+	const char *colon = strchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+
+	if (len >= cap)
+		return cn_fail(err, 0, "%s: \"%.32s...\" is too long", option, arg);
+	memcpy(name, arg, len);
+	name[len] = '\0';
+	return colon ? parse_int_option(option, colon + 1, min, max, 10, level, err) : 0;
+}
+
+static int apply_process_options(struct cn_config *cfg, const struct cn_options *o, struct cn_error *err)
+{
+	char name[32];
+	long v;
+
+	cfg->terminal |= o->tty;
+	if (o->console_size) {
+		unsigned int rows, cols;
+		char extra;
+		if (sscanf(o->console_size, "%5ux%5u%c", &rows, &cols, &extra) != 2 || !rows || !cols ||
+		    rows > UINT16_MAX || cols > UINT16_MAX)
+			return cn_fail(err, 0, "--console-size: \"%s\" is not ROWSxCOLS (1 to 65535 each)", o->console_size);
+		cfg->console_height = rows;
+		cfg->console_width = cols;
+	}
+	if (o->umask) {
+		if (parse_int_option("--umask", o->umask, 0, 0777, 8, &v, err) < 0)
+			return -1;
+		cfg->umask_set = true;
+		cfg->umask = (uint32_t)v;
+	}
+	if (o->scheduler) {
+		v = cfg->scheduler.priority;
+		if (split_level("--scheduler", o->scheduler, name, sizeof(name), 0, 99, &v, err) < 0)
+			return -1;
+		if ((cfg->scheduler.policy = cn_sched_policy_from_name(name)) < 0)
+			return cn_fail(err, 0, "--scheduler: unknown policy \"%s\" (other, batch, idle, fifo, rr, deadline)", name);
+		cfg->scheduler.priority = (uint32_t)v;
+		cfg->scheduler.set = true;
+	}
+	if (o->nice) {
+		if (parse_int_option("--nice", o->nice, -20, 19, 10, &v, err) < 0)
+			return -1;
+		if (!cfg->scheduler.set)
+			cfg->scheduler = (struct cn_scheduler){.set = true, .policy = SCHED_OTHER};
+		cfg->scheduler.nice = (int)v;
+	}
+	if (o->ioprio) {
+		v = 4;
+		if (split_level("--ioprio", o->ioprio, name, sizeof(name), 0, 7, &v, err) < 0)
+			return -1;
+		if ((cfg->io_priority.ioclass = cn_ioprio_class_from_name(name)) < 0)
+			return cn_fail(err, 0, "--ioprio: unknown class \"%s\" (rt, be, idle)", name);
+		cfg->io_priority.level = (int)v;
+		cfg->io_priority.set = true;
+	}
+	for (size_t i = 0; i < o->group_add.n; i++) {
+		gid_t *grown;
+		uint32_t gid;
+		if (cn_parse_u32(o->group_add.v[i], UINT32_MAX - 1, &gid) < 0)
+			return cn_fail(err, 0, "--group-add: \"%s\" is not a numeric gid (0 to 4294967294)", o->group_add.v[i]);
+		if (!(grown = realloc(cfg->additional_gids, (cfg->n_additional_gids + 1) * sizeof(gid_t))))
+			return cn_fail(err, ENOMEM, "--group-add");
+		cfg->additional_gids = grown;
+		cfg->additional_gids[cfg->n_additional_gids++] = gid;
+	}
+	if (o->console_socket && !cfg->terminal)
+		return cn_fail(err, 0, "--console-socket: the process has no terminal (add --tty or process.terminal)");
 	return 0;
 }
 
@@ -286,6 +377,8 @@ static int config_from_options(struct cn_launch *l, struct cn_error *err)
 	for (size_t i = 0; i < o->rlimits.n; i++)
 		if (add_rlimit_option(cfg, o->rlimits.v[i], err) < 0)
 			return -1;
+	if (apply_process_options(cfg, o, err) < 0)
+		return -1;
 	default_user(l);
 	default_caps(l);
 	if (apply_cap_options(cfg, o, err) < 0)
@@ -582,6 +675,16 @@ static int load_seccomp(const struct cn_config *cfg, scmp_filter_ctx ctx, struct
 	return rc < 0 ? cn_fail(err, -rc, "seccomp_load") : 0;
 }
 
+/* The pty is made here, as the target user in the container's devpts; the master gets its end. */
+static int send_new_terminal(struct cn_launch *l, struct cn_error *err)
+{
+	_cleanup_close_ int ptm = -1;
+
+	if (cn_terminal_create(l->cfg.console_height, l->cfg.console_width, &ptm, err) < 0)
+		return -1;
+	return cn_msg_send(l->sync_fd, CN_MSG_CONSOLE, NULL, 0, ptm, err);
+}
+
 static int native_start_process(struct cn_launch *l, struct cn_error *err)
 {
 	struct cn_config *cfg = &l->cfg;
@@ -598,8 +701,15 @@ static int native_start_process(struct cn_launch *l, struct cn_error *err)
 	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the drop, as runc does. */
 	bool seccomp_early = !cfg->no_new_privs;
 
+	/* Root's launcher applies priorities with root's rights, as runc does; every other
+	 * flow only after the drop, with the caller's: never the launcher's privilege. */
+	bool priorities_early = l->flow == CN_FLOW_ROOT;
+
 	memcpy(target.caps, cfg->caps, sizeof(target.caps));
 	if (cn_apply_rlimits(cfg, err) < 0)
+		return -1;
+	if (priorities_early && (cn_apply_scheduler(&cfg->scheduler, err) < 0 ||
+				 cn_apply_io_priority(&cfg->io_priority, err) < 0))
 		return -1;
 	if (cfg->seccomp && cn_seccomp_compile(cfg->seccomp, "linux.seccomp", &filter, err) < 0)
 		return -1;
@@ -610,7 +720,9 @@ static int native_start_process(struct cn_launch *l, struct cn_error *err)
 			seccomp_release(filter);
 		return -1;
 	}
-	if (cn_die_with_parent((cfg->namespaces & CLONE_NEWPID) ? 0 : getppid(), err) < 0 || chdir(cfg->cwd) < 0) {
+	if ((!priorities_early && (cn_apply_scheduler(&cfg->scheduler, err) < 0 ||
+				   cn_apply_io_priority(&cfg->io_priority, err) < 0)) ||
+	    cn_die_with_parent((cfg->namespaces & CLONE_NEWPID) ? 0 : getppid(), err) < 0 || chdir(cfg->cwd) < 0) {
 		if (filter)
 			seccomp_release(filter);
 		return err->msg[0] ? -1 : cn_fail(err, errno, "chdir %s", cfg->cwd);
@@ -621,7 +733,13 @@ static int native_start_process(struct cn_launch *l, struct cn_error *err)
 			seccomp_release(filter);
 		return -1;
 	}
-	if (cn_close_fds_on_exec(err) < 0)
+	umask(cfg->umask_set ? cfg->umask : 022);
+	if (cfg->terminal && send_new_terminal(l, err) < 0) {
+		if (filter)
+			seccomp_release(filter);
+		return -1;
+	}
+	if (cn_close_fds_on_exec(3 + l->opts.preserve_fds, err) < 0)
 		return -1;
 	cn_reset_signals();
 	/* Last: the filter then only has to allow what the command itself does. */
@@ -630,83 +748,50 @@ static int native_start_process(struct cn_launch *l, struct cn_error *err)
 
 /* ---- the master's stages after the start ---- */
 
+/* The container's pty and pidfd go to whoever asked for them, over unix sockets,
+ * with the caller's credentials (a setuid master runs as the caller here). */
 static int native_post_start_process(struct cn_launch *l, struct cn_error *err)
 {
-	(void)err;
-	if (l->opts.verbose)
-		fprintf(stderr, "cnlaunch: container process %d started\n", l->container_pid);
-	return 0;
-}
+	struct cn_process *p = &l->container;
+	unsigned int pty_number = 0;
+	char payload[32];
 
-static int wait_status_from(const siginfo_t *info)
-{
-	if (info->si_code == CLD_EXITED)
-		return W_EXITCODE(info->si_status, 0);
-	return info->si_status; /* killed or dumped: the signal number is a wait status */
+	if (l->opts.console_socket && p->console_fd >= 0) {
+		/* The payload names the pty as the container sees it, as runc's does. */
+		ioctl(p->console_fd, TIOCGPTN, &pty_number);
+		snprintf(payload, sizeof(payload), "/dev/pts/%u", pty_number);
+		if (cn_send_fd_to_socket_path(l->opts.console_socket, "--console-socket", payload, p->console_fd, err) < 0)
+			return -1;
+		close(p->console_fd); /* the receiver holds it now: nothing to relay */
+		p->console_fd = -1;
+	}
+	snprintf(payload, sizeof(payload), "%d", cn_process_pid(p));
+	if (l->opts.pidfd_socket &&
+	    cn_send_fd_to_socket_path(l->opts.pidfd_socket, "--pidfd-socket", payload, p->pidfd, err) < 0)
+		return -1;
+	if (l->opts.verbose)
+		fprintf(stderr, "cnlaunch: container process %d started\n", cn_process_pid(p));
+	return 0;
 }
 
 static int native_monitor_container(struct cn_launch *l, struct cn_error *err)
 {
-	_cleanup_close_ int sfd = -1;
-	sigset_t set, old;
-	siginfo_t info;
-	int rc = 0;
+	sigset_t forwarded;
 
-	cn_forwarded_signals(&set);
-	if (sigprocmask(SIG_BLOCK, &set, &old) < 0 || (sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
-		return cn_fail(err, errno, "signalfd");
-	for (;;) {
-		struct pollfd fds[2] = {{.fd = l->container_pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = cn_fail(err, errno, "poll");
-			break;
-		}
-		if (fds[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				syscall(SYS_pidfd_send_signal, l->container_pidfd, (int)si.ssi_signo, NULL, 0);
-		}
-		if (fds[0].revents & (POLLIN | POLLHUP)) {
-			memset(&info, 0, sizeof(info));
-			if (waitid((idtype_t)P_PIDFD, (id_t)l->container_pidfd, &info, WEXITED) < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = cn_fail(err, errno, "waitid container %d", l->container_pid);
-				break;
-			}
-			l->container_status = wait_status_from(&info);
-			close(l->container_pidfd);
-			l->container_pidfd = -1;
-			break;
-		}
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return rc;
+	cn_forwarded_signals(&forwarded);
+	return cn_process_wait(&l->container, &forwarded, true, err) < 0 ? -1 : 0;
 }
 
 static int native_cleanup_container(struct cn_launch *l, struct cn_error *err)
 {
-	siginfo_t info;
-
 	(void)err;
 	if (l->rpc) {
 		close(l->rpc->sock);
 		l->rpc = NULL;
 	}
-	if (l->sync_fd >= 0) {
-		close(l->sync_fd);
-		l->sync_fd = -1;
-	}
-	if (l->container_pidfd >= 0) {
-		/* A launch that failed midway: its pid namespace dies with its first process. */
-		syscall(SYS_pidfd_send_signal, l->container_pidfd, SIGKILL, NULL, 0);
-		while (waitid((idtype_t)P_PIDFD, (id_t)l->container_pidfd, &info, WEXITED) < 0 && errno == EINTR)
-			;
-		close(l->container_pidfd);
-		l->container_pidfd = -1;
-	}
+	/* A launch that failed midway: its pid namespace dies with its first process. */
+	cn_process_kill(&l->container);
+	cn_process_release(&l->container);
 	return 0;
 }
 
@@ -723,7 +808,7 @@ static int native_post_start_host(struct cn_launch *l, struct cn_error *err)
 	fd = open(l->opts.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cn_fail(err, errno, "--pid-file %s", l->opts.pid_file);
-	len = snprintf(buf, sizeof(buf), "%d\n", l->container_pid);
+	len = snprintf(buf, sizeof(buf), "%d\n", l->container.pid);
 	if (write(fd, buf, (size_t)len) != len)
 		return cn_fail(err, errno, "write --pid-file %s", l->opts.pid_file);
 	return 0;
@@ -742,7 +827,7 @@ static int native_cleanup_host(struct cn_launch *l, struct cn_error *err)
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cn_fail(err, errno, "--pid-file %s", l->opts.pid_file);
 	n = read(fd, buf, sizeof(buf) - 1);
-	if (n > 0 && l->container_pid > 0 && atoi(buf) == l->container_pid && unlink(l->opts.pid_file) < 0)
+	if (n > 0 && l->container.pid > 0 && atoi(buf) == l->container.pid && unlink(l->opts.pid_file) < 0)
 		return cn_fail(err, errno, "remove --pid-file %s", l->opts.pid_file);
 	return 0;
 }

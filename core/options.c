@@ -36,6 +36,24 @@ static const char usage_text[] =
 	"  --env KEY=VALUE       add to the environment; repeatable\n"
 	"  --cwd DIR             working directory inside the container (default /)\n"
 	"  --rlimit NAME=SOFT[:HARD]  set a resource limit, e.g. nofile=1024:4096 (unlimited allowed)\n"
+	"  --group-add GID       add a supplementary group (setuid flow: only the caller's); repeatable\n"
+	"  --umask MODE          the process's umask, octal (default 0022)\n"
+	"  --scheduler POLICY[:PRIORITY]  CPU scheduling policy: other, batch, idle, fifo, rr\n"
+	"                        (fifo and rr take a priority 1-99)\n"
+	"  --nice N              nice value, -20 to 19\n"
+	"  --ioprio CLASS[:LEVEL]  I/O priority: rt, be or idle, level 0 (highest) to 7\n"
+	"                        Raising a priority needs CAP_SYS_NICE (CAP_SYS_ADMIN for rt I/O): a setuid\n"
+	"                        or userns run applies these with the caller's own rights, root with root's.\n"
+	"\n"
+	"Terminal and file descriptors:\n"
+	"  -t, --tty             give the process a new pty as its stdio and controlling terminal;\n"
+	"                        cnlaunch relays its own stdin/stdout to it (stdin goes raw when a terminal)\n"
+	"  --console-size ROWSxCOLS  the pty's size (default: the caller's terminal's)\n"
+	"  --console-socket PATH send the pty master to the unix socket PATH (SCM_RIGHTS, as runc and\n"
+	"                        crun do) instead of relaying; the payload is the pty's name in the container\n"
+	"  --pidfd-socket PATH   once the command runs, send a pidfd of it to the unix socket PATH\n"
+	"  --preserve-fds N      pass fds 3 .. 3+N-1 to the process (all must be open); every other fd\n"
+	"                        above stderr is closed\n"
 	"\n"
 	"Launch:\n"
 	"  --flow FLOW           auto (default), setuid, userns, root; auto picks setuid when cnlaunch\n"
@@ -54,7 +72,8 @@ static const char usage_text[] =
 enum {
 	OPT_ROOTFS = 256, OPT_BUNDLE, OPT_READ_ONLY, OPT_HOSTNAME, OPT_USER, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_NO_NEW_PRIVS, OPT_SECCOMP, OPT_ENV, OPT_CWD, OPT_RLIMIT, OPT_FLOW, OPT_ENGINE, OPT_PID_FILE,
-	OPT_PRINT_CONFIG, OPT_VERSION,
+	OPT_PRINT_CONFIG, OPT_VERSION, OPT_CONSOLE_SIZE, OPT_CONSOLE_SOCKET, OPT_PIDFD_SOCKET, OPT_PRESERVE_FDS,
+	OPT_UMASK, OPT_SCHEDULER, OPT_NICE, OPT_IOPRIO, OPT_GROUP_ADD,
 };
 
 static const struct option long_options[] = {
@@ -74,6 +93,16 @@ static const struct option long_options[] = {
 	{"engine", required_argument, NULL, OPT_ENGINE},
 	{"pid-file", required_argument, NULL, OPT_PID_FILE},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"tty", no_argument, NULL, 't'},
+	{"console-size", required_argument, NULL, OPT_CONSOLE_SIZE},
+	{"console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET},
+	{"pidfd-socket", required_argument, NULL, OPT_PIDFD_SOCKET},
+	{"preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS},
+	{"umask", required_argument, NULL, OPT_UMASK},
+	{"scheduler", required_argument, NULL, OPT_SCHEDULER},
+	{"nice", required_argument, NULL, OPT_NICE},
+	{"ioprio", required_argument, NULL, OPT_IOPRIO},
+	{"group-add", required_argument, NULL, OPT_GROUP_ADD},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -117,7 +146,7 @@ int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_erro
 	opterr = 0;
 	optind = 1;
 	/* "+": stop at the first non-option, which is the container's command. */
-	while ((c = getopt_long(argc, argv, "+:vh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:vht", long_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOTFS:
 			if (optarg[0] != '/')
@@ -165,6 +194,23 @@ int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_erro
 		case OPT_ENGINE: o->engine = optarg; break;
 		case OPT_PID_FILE: o->pid_file = optarg; break;
 		case OPT_PRINT_CONFIG: o->print_config = true; break;
+		case 't': o->tty = true; break;
+		case OPT_CONSOLE_SIZE: o->console_size = optarg; break;
+		case OPT_CONSOLE_SOCKET: o->console_socket = optarg; break;
+		case OPT_PIDFD_SOCKET: o->pidfd_socket = optarg; break;
+		case OPT_PRESERVE_FDS:
+			/* Bounded well below any fd table: each one is checked to be open. */
+			if (cn_parse_u32(optarg, 65536, &o->preserve_fds) < 0)
+				return cn_fail(err, 0, "--preserve-fds: \"%s\" is not a number of fds (0 to 65536)", optarg);
+			break;
+		case OPT_UMASK: o->umask = optarg; break;
+		case OPT_SCHEDULER: o->scheduler = optarg; break;
+		case OPT_NICE: o->nice = optarg; break;
+		case OPT_IOPRIO: o->ioprio = optarg; break;
+		case OPT_GROUP_ADD:
+			if (push(&o->group_add, optarg, err) < 0)
+				return -1;
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': fputs(usage_text, stdout); return CN_OPTIONS_EXIT;
 		case OPT_VERSION: printf("cnlaunch %s\n", CN_VERSION); return CN_OPTIONS_EXIT;
@@ -187,4 +233,5 @@ void cn_options_free(struct cn_options *o)
 	cn_strv_free(&o->cap_drop);
 	cn_strv_free(&o->env);
 	cn_strv_free(&o->rlimits);
+	cn_strv_free(&o->group_add);
 }

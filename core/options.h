@@ -23,6 +23,11 @@ struct cn_options {
 	struct cn_strv cap_add, cap_drop, env, rlimits;
 	const char *seccomp_file, *hostname, *cwd, *pid_file;
 	bool no_new_privs, read_only, print_config, verbose;
+	bool tty;
+	const char *console_size, *console_socket, *pidfd_socket; /* console_size: ROWSxCOLS */
+	unsigned int preserve_fds; /* fds 3 .. 3+N-1 pass to the container */
+	const char *umask, *scheduler, *nice, *ioprio; /* checked by Config, which names the option */
+	struct cn_strv group_add;
 	char **command; /* NULL-terminated; NULL when none was given */
 };
 

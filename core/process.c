@@ -3,6 +3,7 @@
 #include "process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
 #include <signal.h>
@@ -92,10 +93,14 @@ int cn_resolve_command(const struct cn_config *cfg, char **path, struct cn_error
 	return -1;
 }
 
-int cn_close_fds_on_exec(struct cn_error *err)
+int cn_close_fds_on_exec(unsigned int first, struct cn_error *err)
 {
-	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return cn_fail(err, errno, "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)");
+	/* The preserved ones pass even when whoever gave them had marked them close-on-exec. */
+	for (unsigned int fd = 3; fd < first; fd++)
+		if (fcntl((int)fd, F_SETFD, 0) < 0)
+			return cn_fail(err, errno, "--preserve-fds: fd %u", fd);
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return cn_fail(err, errno, "close_range(%u, ~0, CLOSE_RANGE_CLOEXEC)", first);
 	return 0;
 }
 

@@ -20,8 +20,9 @@ int cn_apply_rlimits(const struct cn_config *cfg, struct cn_error *err);
 /* The executable for args[0], searched in the container environment's PATH.
  * Fails with ENOENT (exit 127) or EACCES (exit 126) in err->errnum. */
 int cn_resolve_command(const struct cn_config *cfg, char **path, struct cn_error *err);
-/* Every fd above stderr closes at execve: nothing of the launcher's reaches the container. */
-int cn_close_fds_on_exec(struct cn_error *err);
+/* Every fd from `first` up closes at execve: nothing of the launcher's reaches the
+ * container; 3 .. first-1 are the caller's --preserve-fds and stay open. */
+int cn_close_fds_on_exec(unsigned int first, struct cn_error *err);
 /* The signals cnlaunch forwards to the container. The master blocks them
  * before the container exists, so that none is lost before MonitorContainer reads them. */
 void cn_forwarded_signals(sigset_t *set);

@@ -30,7 +30,7 @@
 #include "sync.h"
 
 /* The launch: one per process, copied by each fork. */
-static struct cn_launch launch = {.sync_fd = -1, .container_pidfd = -1};
+static struct cn_launch launch = {.sync_fd = -1, .container = CN_PROCESS_INIT};
 
 /* MASTER's ends of the sockets to its helpers. */
 static int post_start_sock = -1, cleanup_sock = -1;
@@ -70,20 +70,25 @@ static void reap(pid_t pid)
 			;
 }
 
-/* A helper process keeps stdio and the fds it names; nothing of the master's leaks into it. */
-static void keep_only_fds(int a, int b)
+/* A helper process keeps stdio and the fds it names; nothing of the master's leaks into it.
+ * STAGE2 also keeps the caller's --preserve-fds, which lie below every fd of the launcher's. */
+static void keep_fds_from(unsigned int from, int a, int b)
 {
 	int keep[2] = {a < b ? a : b, a < b ? b : a};
-	unsigned int from = 3;
 
 	for (int i = 0; i < 2; i++) {
-		if (keep[i] < 3)
+		if (keep[i] < 0 || (unsigned)keep[i] < from)
 			continue;
 		if ((unsigned)keep[i] > from)
 			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
 		from = (unsigned)keep[i] + 1;
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static void keep_only_fds(int a, int b)
+{
+	keep_fds_from(3, a, b);
 }
 
 /* Ctrl-C reaches the whole process group; the host helpers must finish their job anyway. */
@@ -264,8 +269,8 @@ static void post_start_host_main(int sock)
 	/* EOF: the launch ended before the container started; nothing to do. */
 	if (cn_msg_recv(sock, &pid, sizeof(pid), NULL, NULL, &err) != CN_MSG_POST_START)
 		_exit(0);
-	launch.container_pid = pid;
-	launch.container_started = true;
+	launch.container.pid = pid;
+	launch.container.started = true;
 	if (cn_engine_run(&launch, CN_STAGE_POST_START_HOST, &err) < 0) {
 		report(&err);
 		_exit(1);
@@ -312,13 +317,13 @@ static void cleanup_host_main(int sock)
 		if (type != CN_MSG_POST_START || len != sizeof(pid))
 			break;
 		memcpy(&pid, &msg, sizeof(pid));
-		launch.container_pid = pid;
+		launch.container.pid = pid;
 		msg = (struct cn_msg_cleanup){.status = -1};
 	}
 	launch.failed = type != CN_MSG_CLEANUP || msg.status < 0;
-	launch.container_status = msg.status;
+	launch.container.wait_status = msg.status;
 	if (type == CN_MSG_CLEANUP)
-		launch.container_pid = msg.container_pid;
+		launch.container.pid = msg.container_pid;
 	else
 		wait_for_post_start_host(post_start_pidfd); /* the master's word means it reaped it */
 	if (cn_engine_run(&launch, CN_STAGE_CLEANUP_HOST, &err) < 0) {
@@ -412,7 +417,8 @@ static void stage2_main(int sync, int rpc_end)
 	pid_t rpc_pid = -1;
 
 	cn_launch_set_role(&launch, CN_ROLE_STAGE2);
-	keep_only_fds(sync, rpc_end);
+	keep_fds_from(3 + launch.opts.preserve_fds, sync, rpc_end);
+	launch.sync_fd = sync;
 	/* A launcher started with file capabilities is not dumpable, and its
 	 * /proc/PID files are root's: the master could not write this process's id
 	 * maps. In the userns flow nothing here is privileged in the host, so the
@@ -521,7 +527,7 @@ int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
 	/* The setuid flow's one escalation of the master: creating namespaces needs CAP_SYS_ADMIN. */
 	if (l->flow == CN_FLOW_SETUID && cn_creds_set_euid(0, err) < 0)
 		goto fail_close;
-	pid = spawn((uint64_t)l->cfg.namespaces, &l->container_pidfd, err);
+	pid = spawn((uint64_t)l->cfg.namespaces, &l->container.pidfd, err);
 	if (pid == 0) {
 		close(sync[0]);
 		close(rpc[0]);
@@ -532,20 +538,23 @@ int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
 		if (cn_creds_set_euid(l->caller_uid, &lower_err) < 0) {
 			/* Never go on with euid 0: kill what was made and fail. */
 			if (pid > 0)
-				syscall(SYS_pidfd_send_signal, l->container_pidfd, SIGKILL, NULL, 0);
+				syscall(SYS_pidfd_send_signal, l->container.pidfd, SIGKILL, NULL, 0);
 			*err = lower_err;
 			pid = -1;
 		}
 	}
 	close(sync[1]);
 	close(rpc[1]);
+	/* The container holds the preserved fds now: a pipe among them ends when it does. */
+	if (pid > 0 && l->opts.preserve_fds)
+		syscall(SYS_close_range, 3, 3 + l->opts.preserve_fds - 1, 0);
 	if (pid < 0) {
 		close(sync[0]);
 		close(rpc[0]);
 		return cn_prefix(err, "create the container's namespaces: ");
 	}
-	l->container_pid = pid;
-	l->sync_fd = sync[0];
+	l->container.pid = pid;
+	l->container.sync_fd = sync[0];
 	client.sock = rpc[0];
 	l->rpc = &client;
 	if ((l->cfg.namespaces & CLONE_NEWUSER) &&
@@ -562,31 +571,20 @@ fail_close:
 	return -1;
 }
 
-/* MASTER: release STAGE2 into StartProcess and learn whether its execve worked:
- * the sync socket is close-on-exec, so EOF means the command runs. */
+/* MASTER: the RPC server goes first (its socket closes: it exits), then STAGE2 runs StartProcess. */
 static int start_container_process(struct cn_error *err)
 {
-	int type;
-
 	if (launch.rpc) {
 		close(launch.rpc->sock);
 		launch.rpc = NULL;
 	}
-	if (cn_msg_send(launch.sync_fd, CN_MSG_START, NULL, 0, -1, err) < 0)
-		return -1;
-	type = cn_msg_recv(launch.sync_fd, NULL, 0, NULL, NULL, err);
-	close(launch.sync_fd);
-	launch.sync_fd = -1;
-	if (type != 0)
-		return type == CN_MSG_ERROR || type < 0 ? -1 : cn_fail(err, EPROTO, "STAGE2 sent message %d", type);
-	launch.container_started = true;
-	return 0;
+	return cn_process_start(&launch.container, err);
 }
 
 /* PostStartHost must be over before CleanupHost starts: CleanupHost undoes it. */
 static void finish_host_helpers(int32_t status)
 {
-	struct cn_msg_cleanup msg = {.status = status, .container_pid = launch.container_started ? launch.container_pid : 0};
+	struct cn_msg_cleanup msg = {.status = status, .container_pid = launch.container.started ? launch.container.pid : 0};
 	struct cn_error ignored;
 
 	if (post_start_sock >= 0)
@@ -653,6 +651,16 @@ static int reexec_from_readonly_mount(char **argv, struct cn_error *err)
 	return cn_fail(err, errno, "protect the launcher binary: execv %s", exe);
 }
 
+/* --preserve-fds N: all of 3 .. 3+N-1 must be open before the launcher opens
+ * anything, so that each fd of its own lands above them and none is passed on. */
+static int check_preserved_fds(unsigned int n, struct cn_error *err)
+{
+	for (unsigned int fd = 3; fd < 3 + n; fd++)
+		if (fcntl((int)fd, F_GETFD) < 0)
+			return cn_fail(err, errno, "--preserve-fds %u: fd %u is not open", n, fd);
+	return 0;
+}
+
 static int load_caller(bool setuid_run, struct cn_error *err)
 {
 	int n;
@@ -712,7 +720,7 @@ static int run_master(struct cn_error *err)
 	sigprocmask(SIG_BLOCK, &forwarded, NULL);
 	rc = cn_engine_run(&launch, CN_STAGE_CREATE_CONTAINER, err);
 	if (rc == 0 && (rc = start_container_process(err)) == 0) {
-		int32_t pid = launch.container_pid;
+		int32_t pid = launch.container.pid;
 		rc = cn_engine_run(&launch, CN_STAGE_POST_START_PROCESS, err);
 		/* CLEANUP_HOST learns the container first: a master killed between the two sends then
 		 * leaves a CleanupHost that knows the pid PostStartHost may write, never the reverse.
@@ -729,7 +737,7 @@ static int run_master(struct cn_error *err)
 		rc = -1;
 	else if (rc < 0 && stage_err.msg[0])
 		fprintf(stderr, "cnlaunch: %s\n", stage_err.msg);
-	status = rc < 0 ? -1 : launch.container_status;
+	status = rc < 0 ? -1 : launch.container.wait_status;
 	finish_host_helpers(status);
 	return rc;
 }
@@ -763,6 +771,10 @@ int cn_starter_main(int argc, char **argv)
 		return 125;
 	}
 	launch.flow = flow;
+	if (check_preserved_fds(launch.opts.preserve_fds, &err) < 0) {
+		report(&err);
+		return 125;
+	}
 	if (flow == CN_FLOW_ROOT && reexec_from_readonly_mount(argv, &err) < 0) {
 		report(&err);
 		return 125;
@@ -776,5 +788,5 @@ int cn_starter_main(int argc, char **argv)
 		report(&err);
 		return failure_status(&err);
 	}
-	return launch.opts.print_config ? 0 : cn_exit_status(launch.container_status);
+	return launch.opts.print_config ? 0 : cn_exit_status(launch.container.wait_status);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -22,15 +23,13 @@ int cn_socketpair(int sv[2], struct cn_error *err)
 	return 0;
 }
 
-int cn_msg_send(int sock, uint32_t type, const void *payload, size_t len, int fd, struct cn_error *err)
+static int send_with_fd(int sock, struct iovec *iov, size_t iovlen, int fd, struct cn_error *err)
 {
-	struct msg_header h = {.type = type, .len = (uint32_t)len};
-	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)payload, len}};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = iovlen};
 	ssize_t n;
 
 	if (fd >= 0) {
@@ -49,6 +48,37 @@ int cn_msg_send(int sock, uint32_t type, const void *payload, size_t len, int fd
 	if (n < 0)
 		return cn_fail(err, errno, "sendmsg");
 	return 0;
+}
+
+int cn_msg_send(int sock, uint32_t type, const void *payload, size_t len, int fd, struct cn_error *err)
+{
+	struct msg_header h = {.type = type, .len = (uint32_t)len};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)payload, len}};
+
+	return send_with_fd(sock, iov, len ? 2 : 1, fd, err);
+}
+
+int cn_send_fd_to_socket_path(const char *path, const char *what, const char *payload, int fd, struct cn_error *err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct iovec iov = {(void *)payload, strlen(payload)};
+	int sock, rc;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return cn_fail(err, ENAMETOOLONG, "%s %s", what, path);
+	strcpy(addr.sun_path, path);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return cn_fail(err, errno, "%s %s: socket", what, path);
+	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		rc = cn_fail(err, errno, "%s %s: connect", what, path);
+	} else {
+		rc = send_with_fd(sock, &iov, 1, fd, err);
+		if (rc < 0)
+			cn_prefix(err, "%s %s: ", what, path);
+	}
+	close(sock);
+	return rc;
 }
 
 int cn_msg_recv(int sock, void *payload, size_t cap, size_t *len, int *fd, struct cn_error *err)

@@ -22,6 +22,7 @@ enum cn_msg_type {
 	CN_MSG_START,         /* MASTER -> STAGE2: the container is set up, run StartProcess */
 	CN_MSG_POST_START,    /* MASTER -> POST_START_HOST and CLEANUP_HOST: payload: int32 container pid */
 	CN_MSG_CLEANUP,       /* MASTER -> CLEANUP_HOST: payload: struct cn_msg_cleanup */
+	CN_MSG_CONSOLE,       /* STAGE2 -> MASTER, in StartProcess: the pty master of its terminal, passed with SCM_RIGHTS */
 };
 
 struct cn_msg_cleanup {
@@ -47,5 +48,10 @@ int cn_msg_expect(int sock, uint32_t want, void *payload, size_t cap, int *fd, c
 void cn_msg_send_error(int sock, const struct cn_error *err);
 
 int cn_socketpair(int sv[2], struct cn_error *err);
+
+/* Connect to the unix stream socket at path and send fd over it with SCM_RIGHTS,
+ * payload as the data (the protocol of runc's and crun's --console-socket).
+ * `what` names the option in errors. */
+int cn_send_fd_to_socket_path(const char *path, const char *what, const char *payload, int fd, struct cn_error *err);
 
 #endif

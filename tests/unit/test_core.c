@@ -22,6 +22,7 @@
 #include "mounts.h"
 #include "options.h"
 #include "rpc.h"
+#include "scheduling.h"
 #include "subid.h"
 
 /* ---- config.json ---- */
@@ -29,7 +30,11 @@
 static const char *valid_doc =
 	"{\"ociVersion\": \"1.0.2\","
 	" \"process\": {\"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"A=1\"], \"cwd\": \"/tmp\","
-	"   \"user\": {\"uid\": 1000, \"gid\": 100, \"additionalGids\": [5, 6]},"
+	"   \"user\": {\"uid\": 1000, \"gid\": 100, \"additionalGids\": [5, 6], \"umask\": 63},"
+	"   \"terminal\": true, \"consoleSize\": {\"height\": 40, \"width\": 120},"
+	"   \"scheduler\": {\"policy\": \"SCHED_RR\", \"priority\": 7, \"nice\": -3,"
+	"                   \"flags\": [\"SCHED_FLAG_RESET_ON_FORK\", \"SCHED_FLAG_KEEP_PARAMS\"]},"
+	"   \"ioPriority\": {\"class\": \"IOPRIO_CLASS_IDLE\", \"priority\": 6},"
 	"   \"capabilities\": {\"bounding\": [\"CAP_CHOWN\", \"cap_kill\"], \"effective\": [\"CAP_KILL\"]},"
 	"   \"noNewPrivileges\": true,"
 	"   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 2048, \"soft\": 1024}]},"
@@ -61,6 +66,19 @@ static void test_config_parses_every_field(void)
 	CU_ASSERT_EQUAL(cfg.caps[CN_CAPSET_EFFECTIVE], CN_CAP_BIT(5));
 	CU_ASSERT_EQUAL(cfg.caps[CN_CAPSET_AMBIENT], 0);
 	CU_ASSERT_TRUE(cfg.no_new_privs);
+	CU_ASSERT_TRUE(cfg.umask_set);
+	CU_ASSERT_EQUAL(cfg.umask, 077);
+	CU_ASSERT_TRUE(cfg.terminal);
+	CU_ASSERT_EQUAL(cfg.console_height, 40);
+	CU_ASSERT_EQUAL(cfg.console_width, 120);
+	CU_ASSERT_TRUE(cfg.scheduler.set);
+	CU_ASSERT_EQUAL(cfg.scheduler.policy, SCHED_RR);
+	CU_ASSERT_EQUAL(cfg.scheduler.priority, 7);
+	CU_ASSERT_EQUAL(cfg.scheduler.nice, -3);
+	CU_ASSERT_EQUAL(cfg.scheduler.flags, 0x01 | 0x10);
+	CU_ASSERT_TRUE(cfg.io_priority.set);
+	CU_ASSERT_EQUAL(cfg.io_priority.ioclass, 3 /* IOPRIO_CLASS_IDLE */);
+	CU_ASSERT_EQUAL(cfg.io_priority.level, 6);
 	CU_ASSERT_EQUAL(cfg.n_rlimits, 1);
 	CU_ASSERT_EQUAL(cfg.rlimits[0].resource, RLIMIT_NOFILE);
 	CU_ASSERT_EQUAL(cfg.rlimits[0].soft, 1024);
@@ -157,6 +175,21 @@ static void test_config_refuses_bad_documents_naming_the_path(void)
 		{"{\"linux\": {\"uidMappings\": [{\"containerID\": 0, \"hostID\": 0, \"size\": 0}]}}",
 		 "linux.uidMappings[0].size: must be at least 1"},
 		{"{\"linux\": {\"seccomp\": []}}", "linux.seccomp: must be object"},
+		{"{\"process\": {\"terminal\": 1}}", "process.terminal: must be boolean"},
+		{"{\"process\": {\"consoleSize\": {\"height\": 70000}}}", "process.consoleSize.height: 70000 is out of range"},
+		{"{\"process\": {\"user\": {\"umask\": 512}}}", "process.user.umask: 512 is out of range (0 to 511)"},
+		{"{\"process\": {\"scheduler\": {}}}", "process.scheduler.policy: missing"},
+		{"{\"process\": {\"scheduler\": {\"policy\": \"SCHED_FAST\"}}}", "process.scheduler.policy: unknown policy"},
+		{"{\"process\": {\"scheduler\": {\"policy\": \"SCHED_FIFO\", \"priority\": 100}}}",
+		 "process.scheduler.priority: 100 is out of range"},
+		{"{\"process\": {\"scheduler\": {\"policy\": \"SCHED_OTHER\", \"nice\": 20}}}",
+		 "process.scheduler.nice: 20 is out of range"},
+		{"{\"process\": {\"scheduler\": {\"policy\": \"SCHED_OTHER\", \"flags\": [\"SCHED_FLAG_TURBO\"]}}}",
+		 "process.scheduler.flags[0]: unknown flag"},
+		{"{\"process\": {\"ioPriority\": {\"priority\": 1}}}", "process.ioPriority.class: missing"},
+		{"{\"process\": {\"ioPriority\": {\"class\": \"IOPRIO_CLASS_FAST\"}}}", "process.ioPriority.class: unknown class"},
+		{"{\"process\": {\"ioPriority\": {\"class\": \"IOPRIO_CLASS_BE\", \"priority\": 8}}}",
+		 "process.ioPriority.priority: 8 is out of range"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -322,6 +355,35 @@ static void test_options_parse_and_refuse(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown option --bogus"));
 	CU_ASSERT_EQUAL(parse(&o, &err, 2, "--rootfs"), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs an argument"));
+
+	CU_ASSERT_EQUAL(parse(&o, &err, 14, "-t", "--console-socket", "/s", "--pidfd-socket", "/p", "--preserve-fds", "2",
+			      "--umask", "077", "--scheduler", "fifo:5", "--group-add", "10"), 0);
+	CU_ASSERT_TRUE(o.tty);
+	CU_ASSERT_STRING_EQUAL(o.console_socket, "/s");
+	CU_ASSERT_STRING_EQUAL(o.pidfd_socket, "/p");
+	CU_ASSERT_EQUAL(o.preserve_fds, 2);
+	CU_ASSERT_STRING_EQUAL(o.umask, "077");
+	CU_ASSERT_STRING_EQUAL(o.scheduler, "fifo:5");
+	CU_ASSERT_EQUAL(o.group_add.n, 1);
+	cn_options_free(&o);
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--preserve-fds", "-1"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--preserve-fds: \"-1\" is not a number of fds"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--preserve-fds", "65537"), -1);
+}
+
+static void test_scheduling_names(void)
+{
+	CU_ASSERT_EQUAL(cn_sched_policy_from_name("SCHED_BATCH"), SCHED_BATCH);
+	CU_ASSERT_EQUAL(cn_sched_policy_from_name("fifo"), SCHED_FIFO);
+	CU_ASSERT_EQUAL(cn_sched_policy_from_name("Idle"), SCHED_IDLE);
+	CU_ASSERT_EQUAL(cn_sched_policy_from_name("sched_"), -1);
+	CU_ASSERT_STRING_EQUAL(cn_sched_policy_name(SCHED_RR), "SCHED_RR");
+	CU_ASSERT_EQUAL(cn_sched_flag_from_name("SCHED_FLAG_RECLAIM"), 0x02);
+	CU_ASSERT_EQUAL(cn_sched_flag_from_name("reclaim"), 0);
+	CU_ASSERT_EQUAL(cn_ioprio_class_from_name("be"), 2);
+	CU_ASSERT_EQUAL(cn_ioprio_class_from_name("IOPRIO_CLASS_RT"), 1);
+	CU_ASSERT_EQUAL(cn_ioprio_class_from_name("none"), -1);
+	CU_ASSERT_STRING_EQUAL(cn_ioprio_class_name(3), "IOPRIO_CLASS_IDLE");
 }
 
 /* ---- mount options and limits ---- */
@@ -407,6 +469,7 @@ int main(void)
 	CU_add_test(s, "options parse and refuse", test_options_parse_and_refuse);
 	CU_add_test(s, "mount options split flags from fs data", test_mount_options_split_flags_from_fs_data);
 	CU_add_test(s, "rlimit names", test_rlimit_names);
+	CU_add_test(s, "scheduling names", test_scheduling_names);
 	CU_add_test(s, "subid ranges are read and checked", test_subid_ranges_are_read_and_checked);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
