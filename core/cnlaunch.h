@@ -23,6 +23,7 @@ struct cn_process {
 	int pidfd;       /* -1 once reaped */
 	int sync_fd;     /* the held process's socket: START releases it; -1 once started */
 	int console_fd;  /* the pty master the process made for its terminal; -1 without one */
+	bool console_follows_caller; /* relayed, the pty's size follows the caller's terminal (none was configured) */
 	bool started;    /* its execve succeeded */
 	int wait_status; /* valid once reaped */
 };

@@ -85,7 +85,7 @@ int cn_process_wait(struct cn_process *p, const sigset_t *forward, bool relay_co
 	if (sigprocmask(SIG_BLOCK, forward, &old) < 0 || (sfd = signalfd(-1, forward, SFD_CLOEXEC)) < 0)
 		return cn_fail(err, errno, "signalfd");
 	if (relaying)
-		cn_console_relay_begin(&relay, p->console_fd, true);
+		cn_console_relay_begin(&relay, p->console_fd, p->console_follows_caller);
 	while (rc == 0 && p->pidfd >= 0) {
 		struct pollfd fds[4] = {
 			{.fd = p->pidfd, .events = POLLIN},

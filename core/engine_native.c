@@ -632,10 +632,25 @@ static int setup_dev(struct cn_launch *l, struct cn_error *err)
 	return has_pts ? rpc_symlink(l, "pts/ptmx", "/dev/ptmx", err) : 0;
 }
 
+/* Without a configured size the pty starts with the caller's terminal's, before
+ * the command can read it, and follows it (a size fixed by the configuration stays). */
+static void console_size_from_caller(struct cn_launch *l)
+{
+	struct winsize ws;
+
+	if (!l->cfg.terminal || l->cfg.console_height || l->cfg.console_width || l->opts.console_socket ||
+	    !isatty(0) || ioctl(0, TIOCGWINSZ, &ws) < 0)
+		return;
+	l->cfg.console_height = ws.ws_row;
+	l->cfg.console_width = ws.ws_col;
+	l->container.console_follows_caller = true;
+}
+
 static int native_create_container(struct cn_launch *l, struct cn_error *err)
 {
 	const struct cn_config *cfg = &l->cfg;
 
+	console_size_from_caller(l);
 	if (cn_starter_spawn_container(l, err) < 0)
 		return -1;
 	if (cn_rpc_call_simple(l->rpc, CN_RPC_ROOTFS, cfg->root_path, err) < 0)

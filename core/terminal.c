@@ -75,7 +75,6 @@ void cn_console_relay_begin(struct cn_console_relay *r, int console, bool follow
 		struct termios raw = r->saved;
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSANOW, &raw);
-		cn_console_relay_resize(r);
 	}
 }
 

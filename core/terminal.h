@@ -19,8 +19,8 @@
 int cn_terminal_create(uint32_t rows, uint32_t cols, int *master, struct cn_error *err);
 
 /* MASTER: copy between its stdio and the pty master while the process runs.
- * When stdin is a terminal it goes raw for the relay's lifetime, and its size
- * follows to the pty (follow_size: unless the configuration fixed one). */
+ * When stdin is a terminal it goes raw for the relay's lifetime, and with
+ * follow_size its later sizes (SIGWINCH) go to the pty. */
 struct cn_console_relay {
 	int console;
 	bool input_open, stdin_tty, follow_size;
