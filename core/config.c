@@ -581,6 +581,100 @@ static int parse_id_maps(json_object *linux_obj, const char *key, struct cn_id_m
 	return 0;
 }
 
+/* Every member of obj is one of keys: a limit cnlaunch cannot apply is refused, never ignored. */
+static int only_keys(json_object *obj, const char *path, const char *const *keys, struct cn_error *err)
+{
+	json_object_object_foreach(obj, key, val) {
+		struct jpath p;
+		size_t i;
+
+		(void)val;
+		for (i = 0; keys[i] && strcmp(keys[i], key) != 0; i++)
+			;
+		if (!keys[i])
+			return cn_fail(err, 0, "%s: not supported (cnlaunch applies memory.limit, pids.limit, "
+					       "cpu.quota, cpu.period and cpu.shares)", jp(&p, path, key));
+	}
+	return 0;
+}
+
+/* A limit: 0 is "not set", -1 "unlimited" when the spec allows it, else min..max. */
+static int get_limit(json_object *obj, const char *key, int64_t min, int64_t max, bool unlimited, int64_t *out,
+		     const char *path, struct cn_error *err)
+{
+	struct jpath p;
+	bool present;
+	int64_t v;
+
+	if (get_int_in(obj, key, unlimited ? -1 : 0, max, &v, &present, path, err) < 0)
+		return -1;
+	if (present && v > 0 && v < min)
+		return cn_fail(err, 0, "%s: %lld is below the kernel's minimum of %lld", jp(&p, path, key), (long long)v,
+			       (long long)min);
+	if (present)
+		*out = v;
+	return 0;
+}
+
+static int parse_resources(json_object *linux_obj, struct cn_resources *r, struct cn_error *err)
+{
+	static const char *const top[] = {"memory", "pids", "cpu", NULL}, *const limit[] = {"limit", NULL},
+			       *const cpu_keys[] = {"quota", "period", "shares", NULL};
+	json_object *res, *mem, *pids, *cpu;
+	int64_t period = (int64_t)r->cpu_period, shares = (int64_t)r->cpu_shares;
+
+	if (get_typed(linux_obj, "resources", json_type_object, "linux", &res, err) < 0)
+		return -1;
+	if (!res)
+		return 0;
+	if (only_keys(res, "linux.resources", top, err) < 0 ||
+	    get_typed(res, "memory", json_type_object, "linux.resources", &mem, err) < 0 ||
+	    get_typed(res, "pids", json_type_object, "linux.resources", &pids, err) < 0 ||
+	    get_typed(res, "cpu", json_type_object, "linux.resources", &cpu, err) < 0)
+		return -1;
+	if (mem && (only_keys(mem, "linux.resources.memory", limit, err) < 0 ||
+		    get_limit(mem, "limit", 1, INT64_MAX, true, &r->memory_limit, "linux.resources.memory", err) < 0))
+		return -1;
+	/* 4194304: the kernel's PID_MAX_LIMIT, above which pids.max is refused */
+	if (pids && (only_keys(pids, "linux.resources.pids", limit, err) < 0 ||
+		     get_limit(pids, "limit", 1, 4194304, true, &r->pids_limit, "linux.resources.pids", err) < 0))
+		return -1;
+	if (cpu && (only_keys(cpu, "linux.resources.cpu", cpu_keys, err) < 0 ||
+		    get_limit(cpu, "quota", 1000, INT64_MAX, true, &r->cpu_quota, "linux.resources.cpu", err) < 0 ||
+		    get_limit(cpu, "period", 1000, 1000000, false, &period, "linux.resources.cpu", err) < 0 ||
+		    get_limit(cpu, "shares", 2, 262144, false, &shares, "linux.resources.cpu", err) < 0))
+		return -1;
+	r->cpu_period = (uint64_t)period;
+	r->cpu_shares = (uint64_t)shares;
+	return 0;
+}
+
+bool cn_resources_set(const struct cn_resources *r)
+{
+	return r->memory_limit || r->pids_limit || r->cpu_quota || r->cpu_period || r->cpu_shares;
+}
+
+const char *cn_cgroups_path_problem(const char *path)
+{
+	const char *c = path;
+
+	if (!*path)
+		return "is empty";
+	if (strlen(path) >= 256)
+		return "is longer than 255 bytes";
+	if (*c == '/')
+		c++;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		if (n == 0)
+			return "has an empty component";
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return "has a \".\" or \"..\" component";
+		c += n + (c[n] == '/');
+	}
+	return c[-1] == '/' && c - path > 1 ? "ends with /" : NULL;
+}
+
 static int parse_linux(json_object *root, struct cn_config *cfg, struct cn_error *err)
 {
 	json_object *linux_obj;
@@ -622,6 +716,12 @@ static int parse_linux(json_object *root, struct cn_config *cfg, struct cn_error
 	    get_strv(linux_obj, "maskedPaths", &cfg->masked_paths, "linux", err) < 0 ||
 	    get_strv(linux_obj, "readonlyPaths", &cfg->readonly_paths, "linux", err) < 0)
 		return -1;
+	if (parse_resources(linux_obj, &cfg->resources, err) < 0 ||
+	    get_string(linux_obj, "cgroupsPath", &cfg->cgroups_path, "linux", err) < 0)
+		return -1;
+	if (cfg->cgroups_path && cn_cgroups_path_problem(cfg->cgroups_path))
+		return cn_fail(err, 0, "linux.cgroupsPath: \"%s\" %s", cfg->cgroups_path,
+			       cn_cgroups_path_problem(cfg->cgroups_path));
 	if (get_typed(linux_obj, "seccomp", json_type_object, "linux", &seccomp, err) < 0)
 		return -1;
 	if (seccomp) {
@@ -683,7 +783,7 @@ char *cn_read_text_file(const char *path, size_t max, struct cn_error *err)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
-	size_t len = 0;
+	size_t len = 0, cap;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -694,10 +794,22 @@ char *cn_read_text_file(const char *path, size_t max, struct cn_error *err)
 		return cn_fail(err, 0, "%s: not a regular file", path), NULL;
 	if ((uint64_t)st.st_size > max)
 		return cn_fail(err, 0, "%s: %lld bytes, more than the %zu allowed", path, (long long)st.st_size, max), NULL;
-	if (!(text = malloc((size_t)st.st_size + 1)))
+	/* A /proc file says size 0 and has more: the buffer grows until EOF. */
+	cap = (size_t)st.st_size + 1 < 4096 ? 4096 : (size_t)st.st_size + 1;
+	if (!(text = malloc(cap)))
 		return cn_fail(err, ENOMEM, "%s", path), NULL;
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+	for (;;) {
+		ssize_t n;
+		if (len + 1 == cap) {
+			char *grown;
+			if (len >= max)
+				return cn_fail(err, 0, "%s: more than the %zu bytes allowed", path, max), NULL;
+			if (!(grown = realloc(text, cap * 2)))
+				return cn_fail(err, ENOMEM, "%s", path), NULL;
+			text = grown;
+			cap *= 2;
+		}
+		n = read(fd, text + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -707,9 +819,23 @@ char *cn_read_text_file(const char *path, size_t max, struct cn_error *err)
 		len += (size_t)n;
 	}
 	text[len] = '\0';
+	if (len > max)
+		return cn_fail(err, 0, "%s: more than the %zu bytes allowed", path, max), NULL;
 	if (strlen(text) != len)
 		return cn_fail(err, 0, "%s: contains a NUL byte", path), NULL;
 	return steal_pointer(&text);
+}
+
+int cn_write_file(const char *path, const char *text, struct cn_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return cn_fail(err, errno, "open %s", path);
+	if (write(fd, text, len) != (ssize_t)len)
+		return cn_fail(err, errno, "write \"%.*s\" to %s", (int)strcspn(text, "\n"), text, path);
+	return 0;
 }
 
 int cn_config_load_bundle(struct cn_config *cfg, const char *bundle_dir, struct cn_error *err)
@@ -822,6 +948,31 @@ static json_object *maps_json(const struct cn_id_map *maps, size_t n)
 	return arr;
 }
 
+static void add_limit(json_object *parent, const char *section, const char *key, int64_t v)
+{
+	json_object *sec;
+
+	if (!v)
+		return;
+	if (!json_object_object_get_ex(parent, section, &sec)) {
+		sec = json_object_new_object();
+		json_object_object_add(parent, section, sec);
+	}
+	json_object_object_add(sec, key, json_object_new_int64(v));
+}
+
+static json_object *resources_json(const struct cn_resources *r)
+{
+	json_object *res = json_object_new_object();
+
+	add_limit(res, "memory", "limit", r->memory_limit);
+	add_limit(res, "pids", "limit", r->pids_limit);
+	add_limit(res, "cpu", "quota", r->cpu_quota);
+	add_limit(res, "cpu", "period", (int64_t)r->cpu_period);
+	add_limit(res, "cpu", "shares", (int64_t)r->cpu_shares);
+	return res;
+}
+
 static json_object *scheduler_json(const struct cn_scheduler *s)
 {
 	json_object *obj = json_object_new_object(), *flag_names = json_object_new_array();
@@ -925,6 +1076,10 @@ char *cn_config_to_json(const struct cn_config *cfg, struct cn_error *err)
 		json_object_object_add(linux_obj, "gidMappings", maps_json(cfg->gid_maps, cfg->n_gid_maps));
 	if (cfg->seccomp)
 		json_object_object_add(linux_obj, "seccomp", json_object_get(cfg->seccomp));
+	if (cn_resources_set(&cfg->resources))
+		json_object_object_add(linux_obj, "resources", resources_json(&cfg->resources));
+	if (cfg->cgroups_path)
+		json_object_object_add(linux_obj, "cgroupsPath", json_object_new_string(cfg->cgroups_path));
 	json_object_object_add(linux_obj, "maskedPaths", strv_json(&cfg->masked_paths));
 	json_object_object_add(linux_obj, "readonlyPaths", strv_json(&cfg->readonly_paths));
 	json_object_object_add(root, "linux", linux_obj);
@@ -957,5 +1112,6 @@ void cn_config_free(struct cn_config *cfg)
 	json_object_put(cfg->seccomp);
 	cn_strv_free(&cfg->masked_paths);
 	cn_strv_free(&cfg->readonly_paths);
+	free(cfg->cgroups_path);
 	memset(cfg, 0, sizeof(*cfg));
 }

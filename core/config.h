@@ -44,6 +44,16 @@ struct cn_id_map {
 	uint32_t container_id, host_id, size;
 };
 
+/* linux.resources: the limits cnlaunch puts on the container's cgroups. As runc
+ * reads them, 0 is "not set"; -1 is "unlimited" where the spec allows it. */
+struct cn_resources {
+	int64_t memory_limit; /* memory.limit, bytes */
+	int64_t pids_limit;   /* pids.limit */
+	int64_t cpu_quota;    /* cpu.quota, microseconds a period */
+	uint64_t cpu_period;  /* cpu.period, microseconds */
+	uint64_t cpu_shares;  /* cpu.shares, 2 to 262144 (a v2 cgroup gets the matching cpu.weight) */
+};
+
 struct cn_config {
 	/* process */
 	struct cn_strv args, env;
@@ -76,6 +86,8 @@ struct cn_config {
 	size_t n_uid_maps, n_gid_maps;
 	json_object *seccomp; /* linux.seccomp as given, compiled by seccomp.c; NULL for none */
 	struct cn_strv masked_paths, readonly_paths;
+	struct cn_resources resources;
+	char *cgroups_path; /* linux.cgroupsPath; NULL: cnlaunch-<launch pid> beneath the launcher's own cgroup */
 };
 
 /* The defaults of a launch without config.json, like `runc spec` (rootless: no
@@ -87,11 +99,19 @@ int cn_config_parse(struct cn_config *cfg, const char *text, const char *bundle_
 json_object *cn_json_parse(const char *text, struct cn_error *err);
 /* A whole regular text file of at most max bytes (malloc'd), read with this process's credentials. */
 char *cn_read_text_file(const char *path, size_t max, struct cn_error *err);
+/* Write text to an existing file in one write(), as kernel interface files (/proc, cgroupfs) want it. */
+int cn_write_file(const char *path, const char *text, struct cn_error *err);
 /* Read DIR/config.json (as the calling process's credentials allow) and parse it. */
 int cn_config_load_bundle(struct cn_config *cfg, const char *bundle_dir, struct cn_error *err);
 /* The configuration as a config.json text (malloc'd). */
 char *cn_config_to_json(const struct cn_config *cfg, struct cn_error *err);
 void cn_config_free(struct cn_config *cfg);
+
+/* Whether any limit is set. */
+bool cn_resources_set(const struct cn_resources *r);
+/* Why a cgroups path (linux.cgroupsPath, --cgroup-path) is unusable, or NULL when it is fine:
+ * absolute or relative, with no empty, "." or ".." component. */
+const char *cn_cgroups_path_problem(const char *path);
 
 /* "RLIMIT_NOFILE" or "nofile" (any case) -> RLIMIT_NOFILE; -1 when unknown. */
 int cn_rlimit_from_name(const char *name);

@@ -212,3 +212,19 @@ int cn_creds_set_effective(uint64_t caps, struct cn_error *err)
 		return cn_fail(err, errno, "capset");
 	return 0;
 }
+
+int cn_creds_set_undumpable(struct cn_error *err)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return cn_fail(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
+	return cn_creds_check_undumpable(err);
+}
+
+int cn_creds_check_undumpable(struct cn_error *err)
+{
+	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+
+	if (dumpable != 0)
+		return cn_fail(err, dumpable < 0 ? errno : 0, "verify dumpable: %d, 0 expected", dumpable);
+	return 0;
+}

@@ -39,6 +39,11 @@ int cn_creds_set_euid(uid_t euid, struct cn_error *err);
 int cn_creds_settle_ids(struct cn_error *err);
 /* Make exactly `caps` effective (a subset of the permitted set). */
 int cn_creds_set_effective(uint64_t caps, struct cn_error *err);
+/* Make this process non-dumpable, and read it back: only CAP_SYS_PTRACE in its user
+ * namespace then reaches its /proc/PID files, memory and fds (runc's CVE-2016-9962). */
+int cn_creds_set_undumpable(struct cn_error *err);
+/* Fail unless this process is non-dumpable (a cred change may have reset the flag). */
+int cn_creds_check_undumpable(struct cn_error *err);
 /* Read this process's five capability sets. */
 int cn_creds_read_caps(uint64_t caps[CN_CAPSET__COUNT], struct cn_error *err);
 

@@ -22,6 +22,7 @@ const char *cn_flow_name(enum cn_flow flow);
 int cn_flow_from_name(const char *name); /* -1 when unknown */
 
 struct cn_rpc_client;
+struct cn_cgroup;
 
 /* One launch, as each of its processes sees it (a fork copies it). */
 struct cn_launch {
@@ -38,6 +39,7 @@ struct cn_launch {
 	char *exec_path;       /* STAGE2: what StartProcess resolved args[0] to */
 	struct cn_sysconf *sysconf; /* the trusted system configuration (setuid flow) */
 
+	struct cn_cgroup *cgroup;  /* the container's cgroups (cgroup.h), planned in InitConfig; NULL: none */
 	struct cn_rpc_client *rpc; /* MASTER, during CreateContainer */
 	int sync_fd;               /* STAGE2: its socket to the master */
 	struct cn_process container; /* MASTER: STAGE2, then the container's process; the host helpers learn its pid */

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "creds.h"
 #include "mounts.h"
@@ -30,6 +31,7 @@
 #include "rpc.h"
 #include "seccomp_profile.h"
 #include "starter.h"
+#include "state.h"
 #include "subid.h"
 #include "sync.h"
 #include "terminal.h"
@@ -50,7 +52,7 @@ static struct cn_sysconf trusted_conf;
 
 /* ---- Config ---- */
 
-static int set_env(struct cn_strv *env, const char *kv, struct cn_error *err)
+int cn_native_set_env(struct cn_strv *env, const char *kv, struct cn_error *err)
 {
 	size_t keylen = strcspn(kv, "=") + 1;
 
@@ -372,12 +374,12 @@ static int config_from_options(struct cn_launch *l, struct cn_error *err)
 	if (cfg->env.n == 0 && (cn_strv_push(&cfg->env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0))
 		return cn_fail(err, ENOMEM, "environment");
 	for (size_t i = 0; i < o->env.n; i++)
-		if (set_env(&cfg->env, o->env.v[i], err) < 0)
+		if (cn_native_set_env(&cfg->env, o->env.v[i], err) < 0)
 			return -1;
 	for (size_t i = 0; i < o->rlimits.n; i++)
 		if (add_rlimit_option(cfg, o->rlimits.v[i], err) < 0)
 			return -1;
-	if (apply_process_options(cfg, o, err) < 0)
+	if (apply_process_options(cfg, o, err) < 0 || cn_cgroup_options_to_config(o, cfg, err) < 0)
 		return -1;
 	default_user(l);
 	default_caps(l);
@@ -387,7 +389,7 @@ static int config_from_options(struct cn_launch *l, struct cn_error *err)
 		bool has_home = false;
 		for (size_t i = 0; i < cfg->env.n; i++)
 			has_home |= strncmp(cfg->env.v[i], "HOME=", 5) == 0;
-		if (!has_home && set_env(&cfg->env, cfg->uid == 0 ? "HOME=/root" : "HOME=/", err) < 0)
+		if (!has_home && cn_native_set_env(&cfg->env, cfg->uid == 0 ? "HOME=/root" : "HOME=/", err) < 0)
 			return -1;
 	}
 	return default_id_maps(l, err);
@@ -404,13 +406,66 @@ static int native_config(struct cn_launch *l, struct cn_error *err)
 	return 0;
 }
 
+/* ---- cgroups ---- */
+
+/* Which cgroups the container gets, checked against the flow's rules: the root flow
+ * one in each hierarchy, as runc and crun give every container; the other flows
+ * only when limits or a path were asked for. Named for the master, whose pid
+ * STAGE1 knows as its parent's; CLEANUP_HOST inherits the master's plan. */
+static int plan_cgroups(struct cn_launch *l, struct cn_error *err)
+{
+	const struct cn_config *cfg = &l->cfg;
+	char name[32];
+	struct cn_cgroup_request req = {
+		.resources = &cfg->resources,
+		.path = cfg->cgroups_path,
+		.name = name,
+		.mode = l->opts.cgroup_manager,
+		.every_hierarchy = l->flow == CN_FLOW_ROOT || cfg->cgroups_path,
+	};
+
+	cn_cgroup_free(l->cgroup);
+	l->cgroup = NULL;
+	if (l->opts.exec)
+		return 0; /* an exec joins the container's cgroups (state.h), it makes none */
+	if (l->opts.cgroup_manager == CN_CGROUP_MANAGER_DISABLED && (cn_resources_set(&cfg->resources) || cfg->cgroups_path))
+		return cn_fail(err, 0, "--cgroup-manager disabled: the configuration asks for %s",
+			       cfg->cgroups_path ? "a cgroup (cgroupsPath)" : "limits (linux.resources)");
+	if (l->opts.cgroup_manager == CN_CGROUP_MANAGER_DISABLED ||
+	    (l->flow != CN_FLOW_ROOT && !cn_resources_set(&cfg->resources) && !cfg->cgroups_path))
+		return 0;
+	snprintf(name, sizeof(name), "cnlaunch-%d", l->role == CN_ROLE_STAGE1 ? getppid() : getpid());
+	if (!(l->cgroup = cn_cgroup_plan(&req, err)))
+		return -1;
+	switch (l->flow) {
+	case CN_FLOW_SETUID:
+	case CN_FLOW_FAKEROOT: return cn_cgroup_check_setuid(l->cgroup, l->caller_uid, err);
+	case CN_FLOW_USERNS: return cn_cgroup_check_delegated(l->cgroup, l->caller_uid, err);
+	default: return 0;
+	}
+}
+
+static int create_cgroups_op(struct cn_launch *l, pid_t pid, struct cn_error *err)
+{
+	(void)pid;
+	return cn_cgroup_create(l->cgroup, err);
+}
+
+static int destroy_cgroups_op(struct cn_launch *l, pid_t pid, struct cn_error *err)
+{
+	(void)pid;
+	return cn_cgroup_destroy(l->cgroup, false, err);
+}
+
 /* ---- InitConfig ---- */
 
 static int native_init_config(struct cn_launch *l, bool privileged_stage1, struct cn_error *err)
 {
 	l->sysconf = &trusted_conf;
+	if (l->role == CN_ROLE_MASTER && cn_state_prepare(l, err) < 0) /* --id: before the host helpers exist */
+		return -1;
 	if (l->flow != CN_FLOW_SETUID && l->flow != CN_FLOW_FAKEROOT)
-		return 0;
+		return l->role == CN_ROLE_MASTER ? plan_cgroups(l, err) : 0;
 	/* Read from disk in both processes of a setuid run: nothing the caller
 	 * passed can stand in for what the administrator wrote. */
 	if (cn_sysconf_load(CN_SYSCONF_PATH, &trusted_conf, err) < 0)
@@ -419,7 +474,9 @@ static int native_init_config(struct cn_launch *l, bool privileged_stage1, struc
 		return cn_fail(err, 0, "setuid runs are disabled by %s (allow setuid = no)", CN_SYSCONF_PATH);
 	if (l->flow == CN_FLOW_FAKEROOT && !trusted_conf.allow_fakeroot)
 		return cn_fail(err, 0, "fakeroot runs are disabled by %s (allow fakeroot = no)", CN_SYSCONF_PATH);
-	return privileged_stage1 ? 0 : cn_native_check_flow(l, err);
+	if (privileged_stage1 || cn_native_check_flow(l, err) < 0)
+		return privileged_stage1 ? 0 : -1;
+	return l->role == CN_ROLE_MASTER ? plan_cgroups(l, err) : 0;
 }
 
 /* ---- PrepareConfig ---- */
@@ -568,7 +625,7 @@ static int native_prepare_config(struct cn_launch *l, struct cn_error *err)
 	if (cfg->seccomp && cn_seccomp_compile(cfg->seccomp, l->opts.seccomp_file ? "--seccomp" : "linux.seccomp",
 					       NULL, err) < 0)
 		return -1;
-	return 0;
+	return plan_cgroups(l, err); /* as the caller: a refusal comes before anything exists */
 }
 
 /* ---- CreateContainer ---- */
@@ -651,6 +708,12 @@ static int native_create_container(struct cn_launch *l, struct cn_error *err)
 	const struct cn_config *cfg = &l->cfg;
 
 	console_size_from_caller(l);
+	/* --id: claimed first, so that a running launch of the same id is refused before anything exists */
+	if (cn_state_reserve(l, err) < 0)
+		return -1;
+	/* The cgroups and their limits exist before the container does: it is cloned into them. */
+	if (l->cgroup && cn_starter_as_host_root(l, create_cgroups_op, 0, err) < 0)
+		return -1;
 	if (cn_starter_spawn_container(l, err) < 0)
 		return -1;
 	if (cn_rpc_call_simple(l->rpc, CN_RPC_ROOTFS, cfg->root_path, err) < 0)
@@ -700,10 +763,11 @@ static int send_new_terminal(struct cn_launch *l, struct cn_error *err)
 	return cn_msg_send(l->sync_fd, CN_MSG_CONSOLE, NULL, 0, ptm, err);
 }
 
-static int native_start_process(struct cn_launch *l, struct cn_error *err)
+void cn_native_creds_target(const struct cn_launch *l, struct cn_creds_target *t)
 {
-	struct cn_config *cfg = &l->cfg;
-	struct cn_creds_target target = {
+	const struct cn_config *cfg = &l->cfg;
+
+	*t = (struct cn_creds_target){
 		.uid = cfg->uid,
 		.gid = cfg->gid,
 		/* Denied in a user namespace an unprivileged user made: the list stays as inherited. */
@@ -712,31 +776,42 @@ static int native_start_process(struct cn_launch *l, struct cn_error *err)
 		.n_groups = cfg->n_additional_gids,
 		.no_new_privs = cfg->no_new_privs,
 	};
-	scmp_filter_ctx filter = NULL;
-	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the drop, as runc does. */
-	bool seccomp_early = !cfg->no_new_privs;
+	memcpy(t->caps, cfg->caps, sizeof(t->caps));
+}
 
+int cn_native_drop(struct cn_launch *l, scmp_filter_ctx *filter, struct cn_error *err)
+{
+	struct cn_config *cfg = &l->cfg;
+	struct cn_creds_target target;
 	/* Root's launcher applies priorities with root's rights, as runc does; every other
 	 * flow only after the drop, with the caller's: never the launcher's privilege. */
 	bool priorities_early = l->flow == CN_FLOW_ROOT;
 
-	memcpy(target.caps, cfg->caps, sizeof(target.caps));
+	cn_native_creds_target(l, &target);
 	if (cn_apply_rlimits(cfg, err) < 0)
 		return -1;
 	if (priorities_early && (cn_apply_scheduler(&cfg->scheduler, err) < 0 ||
 				 cn_apply_io_priority(&cfg->io_priority, err) < 0))
 		return -1;
-	if (cfg->seccomp && cn_seccomp_compile(cfg->seccomp, "linux.seccomp", &filter, err) < 0)
+	if (cfg->seccomp && !*filter && cn_seccomp_compile(cfg->seccomp, "linux.seccomp", filter, err) < 0)
 		return -1;
-	if (seccomp_early && load_seccomp(cfg, steal_pointer(&filter), err) < 0)
+	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the drop, as runc does. */
+	if (!cfg->no_new_privs && load_seccomp(cfg, steal_pointer(filter), err) < 0)
 		return -1;
-	if (cn_creds_apply(&target, err) < 0) {
-		if (filter)
-			seccomp_release(filter);
+	if (cn_creds_apply(&target, err) < 0)
 		return -1;
-	}
-	if ((!priorities_early && (cn_apply_scheduler(&cfg->scheduler, err) < 0 ||
-				   cn_apply_io_priority(&cfg->io_priority, err) < 0)) ||
+	if (!priorities_early && (cn_apply_scheduler(&cfg->scheduler, err) < 0 ||
+				  cn_apply_io_priority(&cfg->io_priority, err) < 0))
+		return -1;
+	return 0;
+}
+
+static int native_start_process(struct cn_launch *l, struct cn_error *err)
+{
+	struct cn_config *cfg = &l->cfg;
+	scmp_filter_ctx filter = NULL;
+
+	if (cn_native_drop(l, &filter, err) < 0 ||
 	    cn_die_with_parent((cfg->namespaces & CLONE_NEWPID) ? 0 : getppid(), err) < 0 || chdir(cfg->cwd) < 0) {
 		if (filter)
 			seccomp_release(filter);
@@ -786,7 +861,7 @@ static int native_post_start_process(struct cn_launch *l, struct cn_error *err)
 		return -1;
 	if (l->opts.verbose)
 		fprintf(stderr, "cnlaunch: container process %d started\n", cn_process_pid(p));
-	return 0;
+	return cn_state_publish(l, err); /* --id: exec may join it from now on */
 }
 
 static int native_monitor_container(struct cn_launch *l, struct cn_error *err)
@@ -799,7 +874,6 @@ static int native_monitor_container(struct cn_launch *l, struct cn_error *err)
 
 static int native_cleanup_container(struct cn_launch *l, struct cn_error *err)
 {
-	(void)err;
 	if (l->rpc) {
 		close(l->rpc->sock);
 		l->rpc = NULL;
@@ -807,7 +881,13 @@ static int native_cleanup_container(struct cn_launch *l, struct cn_error *err)
 	/* A launch that failed midway: its pid namespace dies with its first process. */
 	cn_process_kill(&l->container);
 	cn_process_release(&l->container);
-	return 0;
+	if (cn_state_remove(l, err) < 0) /* --id: the container is gone */
+		return -1;
+	if (!l->cgroup)
+		return 0;
+	cn_cgroup_report_oom(l->cgroup);
+	/* The master made them (with euid 0 in a setuid run), so the master removes them. */
+	return cn_starter_as_host_root(l, destroy_cgroups_op, 0, err);
 }
 
 /* ---- the host's stages ---- */
@@ -835,8 +915,21 @@ static int native_cleanup_host(struct cn_launch *l, struct cn_error *err)
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
-	if (!l->opts.pid_file || l->role == CN_ROLE_STAGE1)
+	if (l->role == CN_ROLE_STAGE1)
 		return 0; /* STAGE1 failed before anything existed on the host */
+	/* --id: the master removes its state; when it was killed, CLEANUP_HOST removes it where it
+	 * may without privilege (root; userns: the caller's own directory). A setuid run's is in a
+	 * directory only root writes: it stays, stale (exec refuses it), until a launch takes the id. */
+	if ((l->flow == CN_FLOW_ROOT || l->flow == CN_FLOW_USERNS) && cn_state_remove(l, err) < 0)
+		return -1;
+	/* The master removes the cgroups; when it failed or was killed first, CLEANUP_HOST does, in
+	 * the flows where it may (root; userns: the caller's delegated cgroups). A setuid run's are
+	 * root's, and CleanupHost holds no privilege: the master alone removes them. */
+	if (l->cgroup && l->failed && (l->flow == CN_FLOW_ROOT || l->flow == CN_FLOW_USERNS) &&
+	    cn_cgroup_destroy(l->cgroup, true, err) < 0)
+		return -1;
+	if (!l->opts.pid_file)
+		return 0;
 	/* Remove the pid file only when it is still the one PostStartHost wrote. */
 	fd = open(l->opts.pid_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

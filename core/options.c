@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "engine.h"
+#include "state.h"
 
 #ifndef CN_VERSION
 #define CN_VERSION "0"
@@ -16,6 +18,7 @@
 
 static const char usage_text[] =
 	"Usage: cnlaunch [OPTIONS] [--] [COMMAND [ARG...]]\n"
+	"       cnlaunch exec (--id NAME | --pid PID) [--user UID[:GID]] [--env KEY=VALUE] [--cwd DIR] -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND in a new container through the ten engine Operations stages\n"
 	"(Config ... CleanupHost), each marked with a USDT probe for cntrace.\n"
@@ -45,6 +48,16 @@ static const char usage_text[] =
 	"                        Raising a priority needs CAP_SYS_NICE (CAP_SYS_ADMIN for rt I/O): a setuid\n"
 	"                        or userns run applies these with the caller's own rights, root with root's.\n"
 	"\n"
+	"Cgroups (the root flow gives every container its own; setuid and userns runs only when asked):\n"
+	"  --memory BYTES[kKmMgG]  memory limit; the OOM killer ends the container past it (exit 137)\n"
+	"  --pids-limit N        at most N processes and threads\n"
+	"  --cpus FLOAT          CPU bandwidth in CPUs (0.5: 50 ms of every 100 ms)\n"
+	"  --cgroup-path PATH    the container's cgroup: absolute, or relative to cnlaunch's own cgroup\n"
+	"                        (default: cnlaunch-PID beneath it); setuid runs: only beneath the\n"
+	"                        caller's cgroup and never another user's; userns runs: only delegated ones\n"
+	"  --cgroup-manager auto|v1|v2|disabled  which hierarchies to use (auto: the ones the layout\n"
+	"                        has; disabled: none, and a limit or a path is refused)\n"
+	"\n"
 	"Terminal and file descriptors:\n"
 	"  -t, --tty             give the process a new pty as its stdio and controlling terminal;\n"
 	"                        cnlaunch relays its own stdin/stdout to it (stdin goes raw when a terminal)\n"
@@ -60,10 +73,18 @@ static const char usage_text[] =
 	"                        runs setuid root for a user, root for root, userns otherwise\n"
 	"  --engine NAME         the engine that runs the stages (default: native)\n"
 	"  --pid-file FILE       PostStartHost writes the container's host pid there; CleanupHost removes it\n"
+	"  --id NAME             record the running container as NAME (A-Z a-z 0-9 _ . -, at most 64) for\n"
+	"                        cnlaunch exec; a running launch with the same NAME is a refusal\n"
 	"  --print-config        print the final config.json PrepareConfig produced, and exit\n"
 	"  -v, --verbose         report each stage on stderr\n"
 	"  -h, --help            this text\n"
 	"      --version         print the version\n"
+	"\n"
+	"Exec: run COMMAND in the container launched with --id NAME (or whose process is host pid\n"
+	"PID): its namespaces, cgroups, user, capabilities, no_new_privs, seccomp, environment and\n"
+	"working directory; --user (a setuid run: only the caller), --env and --cwd change them.\n"
+	"Signals are forwarded to COMMAND. Options: --id, --pid, --user, --env, --cwd, --flow,\n"
+	"--print-config, -v.\n"
 	"\n"
 	"Exit status: the command's; 128+N when a signal N killed it; 125 when cnlaunch\n"
 	"failed (one line on stderr says which stage, path and syscall); 126 when COMMAND\n"
@@ -74,6 +95,8 @@ enum {
 	OPT_NO_NEW_PRIVS, OPT_SECCOMP, OPT_ENV, OPT_CWD, OPT_RLIMIT, OPT_FLOW, OPT_ENGINE, OPT_PID_FILE,
 	OPT_PRINT_CONFIG, OPT_VERSION, OPT_CONSOLE_SIZE, OPT_CONSOLE_SOCKET, OPT_PIDFD_SOCKET, OPT_PRESERVE_FDS,
 	OPT_UMASK, OPT_SCHEDULER, OPT_NICE, OPT_IOPRIO, OPT_GROUP_ADD,
+	OPT_MEMORY, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_PATH, OPT_CGROUP_MANAGER,
+	OPT_ID, OPT_PID,
 };
 
 static const struct option long_options[] = {
@@ -103,6 +126,13 @@ static const struct option long_options[] = {
 	{"nice", required_argument, NULL, OPT_NICE},
 	{"ioprio", required_argument, NULL, OPT_IOPRIO},
 	{"group-add", required_argument, NULL, OPT_GROUP_ADD},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"cgroup-path", required_argument, NULL, OPT_CGROUP_PATH},
+	{"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
+	{"id", required_argument, NULL, OPT_ID},
+	{"pid", required_argument, NULL, OPT_PID},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -137,17 +167,63 @@ static int push(struct cn_strv *sv, const char *arg, struct cn_error *err)
 	return cn_strv_push(sv, arg) < 0 ? cn_fail(err, ENOMEM, "options") : 0;
 }
 
+/* What `cnlaunch exec` takes: the rest shapes a new container, which an exec does not make. */
+static bool exec_option(int c)
+{
+	static const int allowed[] = {OPT_ID, OPT_PID, OPT_USER, OPT_ENV, OPT_CWD, OPT_FLOW, OPT_PRINT_CONFIG,
+				      'v', 'h', OPT_VERSION, ':', '?'};
+
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if (c == allowed[i])
+			return true;
+	return false;
+}
+
+/* exec: the options it was given make sense for an exec, and name one container. */
+static int check_exec_options(const struct cn_options *o, const char *launch_only, struct cn_error *err)
+{
+	if (launch_only)
+		return cn_fail(err, 0, "exec: --%s is an option of a launch, not of exec (see cnlaunch --help)", launch_only);
+	if (!o->id == !o->exec_pid)
+		return cn_fail(err, 0, "exec: give one of --id NAME and --pid PID");
+	if (!o->command)
+		return cn_fail(err, 0, "exec: no command: give one after --");
+	return 0;
+}
+
 int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_error *err)
 {
-	int c, flow;
+	const char *launch_only = NULL;
+	int c, flow, idx = -1;
+	uint32_t pid;
 
 	memset(o, 0, sizeof(*o));
 	o->engine = "native";
 	opterr = 0;
 	optind = 1;
-	/* "+": stop at the first non-option, which is the container's command. */
-	while ((c = getopt_long(argc, argv, "+:vht", long_options, NULL)) != -1) {
+	/* "+": stop at the first non-option, which is the container's command, or "exec". */
+	for (;; idx = -1) {
+		if ((c = getopt_long(argc, argv, "+:vht", long_options, &idx)) == -1) {
+			/* "exec" ahead of any "--": `cntrace run --flow F exec ...` puts options before it */
+			if (o->exec || optind >= argc || strcmp(argv[optind], "exec") != 0 || strcmp(argv[optind - 1], "--") == 0)
+				break;
+			o->exec = true;
+			optind++;
+			continue;
+		}
+		if (!exec_option(c) && !launch_only)
+			launch_only = c == 't' ? "tty" : idx >= 0 ? long_options[idx].name : "?";
 		switch (c) {
+		case OPT_ID:
+			if (cn_state_check_id(optarg, err) < 0)
+				return -1;
+			o->id = optarg;
+			break;
+		case OPT_PID:
+			if (cn_parse_u32(optarg, INT32_MAX, &pid) < 0 || pid == 0)
+				return cn_fail(err, 0, "--pid: \"%s\" is not a process id", optarg);
+			o->exec_pid = (pid_t)pid;
+			break;
 		case OPT_ROOTFS:
 			if (optarg[0] != '/')
 				return cn_fail(err, 0, "--rootfs: \"%s\" is not an absolute path", optarg);
@@ -211,6 +287,14 @@ int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_erro
 			if (push(&o->group_add, optarg, err) < 0)
 				return -1;
 			break;
+		case OPT_MEMORY: o->memory = optarg; break;
+		case OPT_PIDS_LIMIT: o->pids_limit = optarg; break;
+		case OPT_CPUS: o->cpus = optarg; break;
+		case OPT_CGROUP_PATH: o->cgroup_path = optarg; break;
+		case OPT_CGROUP_MANAGER:
+			if ((o->cgroup_manager = cn_cgroup_manager_from_name(optarg)) < 0)
+				return cn_fail(err, 0, "--cgroup-manager: \"%s\" is not one of auto, v1, v2, disabled", optarg);
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': fputs(usage_text, stdout); return CN_OPTIONS_EXIT;
 		case OPT_VERSION: printf("cnlaunch %s\n", CN_VERSION); return CN_OPTIONS_EXIT;
@@ -224,6 +308,10 @@ int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_erro
 	}
 	if (optind < argc)
 		o->command = &argv[optind];
+	if (o->exec)
+		return check_exec_options(o, launch_only, err) < 0 ? -1 : CN_OPTIONS_RUN;
+	if (o->exec_pid)
+		return cn_fail(err, 0, "--pid: an option of exec (cnlaunch exec --pid PID -- COMMAND)");
 	return CN_OPTIONS_RUN;
 }
 

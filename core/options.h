@@ -28,6 +28,11 @@ struct cn_options {
 	unsigned int preserve_fds; /* fds 3 .. 3+N-1 pass to the container */
 	const char *umask, *scheduler, *nice, *ioprio; /* checked by Config, which names the option */
 	struct cn_strv group_add;
+	const char *memory, *pids_limit, *cpus, *cgroup_path; /* checked by Config, which names the option */
+	int cgroup_manager; /* enum cn_cgroup_manager_mode */
+	const char *id; /* --id: a launch records its state under it; an exec joins the container of that id */
+	bool exec;      /* `cnlaunch exec`: run the command in a running container (state.h, exec.c) */
+	pid_t exec_pid; /* exec --pid: that container by its host pid */
 	char **command; /* NULL-terminated; NULL when none was given */
 };
 

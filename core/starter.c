@@ -23,8 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "creds.h"
+#include "exec.h"
 #include "process.h"
 #include "rpc.h"
 #include "sync.h"
@@ -46,19 +48,31 @@ static int failure_status(const struct cn_error *err)
 	return err->exit_code ? err->exit_code : 125;
 }
 
-/* fork()-like clone3: the child returns 0; the parent gets a pidfd too. */
-static pid_t spawn(uint64_t flags, int *pidfd, struct cn_error *err)
+/* fork()-like clone3: the child returns 0; the parent gets a pidfd too. With
+ * cgroup_fd >= 0 the child starts in that cgroup v2 directory (CLONE_INTO_CGROUP). */
+static pid_t spawn_into(uint64_t flags, int cgroup_fd, int *pidfd, struct cn_error *err)
 {
 	struct clone_args args = {
-		.flags = flags | CLONE_PIDFD,
+		.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
 		.pidfd = (uint64_t)(uintptr_t)pidfd,
 		.exit_signal = SIGCHLD,
+		.cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
 	};
 	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 
 	if (pid < 0)
 		return cn_fail(err, errno, "clone3");
 	return pid;
+}
+
+static pid_t spawn(uint64_t flags, int *pidfd, struct cn_error *err)
+{
+	return spawn_into(flags, -1, pidfd, err);
+}
+
+pid_t cn_starter_fork(int *pidfd, struct cn_error *err)
+{
+	return spawn(0, pidfd, err);
 }
 
 static void reap(pid_t pid)
@@ -89,6 +103,11 @@ static void keep_fds_from(unsigned int from, int a, int b)
 static void keep_only_fds(int a, int b)
 {
 	keep_fds_from(3, a, b);
+}
+
+void cn_starter_keep_only_fds(int a, int b)
+{
+	keep_only_fds(a, b);
 }
 
 /* Ctrl-C reaches the whole process group; the host helpers must finish their job anyway. */
@@ -392,16 +411,20 @@ static int stage2_prepare(int sync, int rpc_end, pid_t *rpc_pid, struct cn_error
 	/* Its parent, the master, is outside its pid namespace: getppid() is 0 then. */
 	if (cn_die_with_parent((launch.cfg.namespaces & CLONE_NEWPID) ? 0 : getppid(), err) < 0)
 		return -1;
-	if (launch.cfg.namespaces & CLONE_NEWUSER) {
-		if (cn_msg_send(sync, CN_MSG_NEEDS_MAPS, NULL, 0, -1, err) < 0 ||
-		    cn_msg_expect(sync, CN_MSG_MAPS_WRITTEN, NULL, 0, NULL, "the master", err) < 0)
-			return -1;
-		/* Fakeroot: the saved uid 0 inherited from the setuid master is host root;
-		 * it goes now, before the RPC server exists. */
-		if (launch.flow == CN_FLOW_FAKEROOT && (cn_creds_settle_ids(err) < 0 ||
-							cn_die_with_parent(0, err) < 0))
-			return -1;
-	}
+	/* Nothing is forked before the master has written the id maps and put this process
+	 * in its cgroups: no child of the container's can start outside them. */
+	if (cn_msg_send(sync, CN_MSG_NEEDS_HOST_SETUP, NULL, 0, -1, err) < 0 ||
+	    cn_msg_expect(sync, CN_MSG_HOST_SETUP_DONE, NULL, 0, NULL, "the master", err) < 0)
+		return -1;
+	/* Fakeroot: the saved uid 0 inherited from the setuid master is host root;
+	 * it goes now, before the RPC server exists. */
+	if ((launch.cfg.namespaces & CLONE_NEWUSER) && launch.flow == CN_FLOW_FAKEROOT &&
+	    (cn_creds_settle_ids(err) < 0 || cn_die_with_parent(0, err) < 0))
+		return -1;
+	/* A cgroup namespace is made now, rooted at the container's cgroups, which it is in
+	 * only since the master's write (runc's nsexec waits the same way). */
+	if ((launch.cfg.namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return cn_fail(err, errno, "unshare(CLONE_NEWCGROUP)");
 	*rpc_pid = spawn(0, &pidfd, err);
 	if (*rpc_pid < 0)
 		return -1;
@@ -449,16 +472,9 @@ fail:
 static int write_proc_file(pid_t pid, const char *name, const char *text, struct cn_error *err)
 {
 	char path[64];
-	_cleanup_close_ int fd = -1;
-	size_t len = strlen(text);
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cn_fail(err, errno, "open %s", path);
-	if (write(fd, text, len) != (ssize_t)len)
-		return cn_fail(err, errno, "write \"%.*s\" to %s", (int)strcspn(text, "\n"), text, path);
-	return 0;
+	return cn_write_file(path, text, err);
 }
 
 static int format_map(const struct cn_id_map *maps, size_t n, char *buf, size_t cap)
@@ -491,24 +507,44 @@ static int write_id_maps(pid_t pid, struct cn_error *err)
 	return 0;
 }
 
-/* The fakeroot flow's one escalation: ranges beyond its own id need CAP_SETUID
- * and CAP_SETGID in the host user namespace. The namespace itself was created
- * with the caller's euid, so the caller owns it. */
-static int write_maps_as_needed(struct cn_launch *l, pid_t pid, struct cn_error *err)
+int cn_starter_as_host_root(struct cn_launch *l, int (*op)(struct cn_launch *l, pid_t pid, struct cn_error *err),
+			    pid_t pid, struct cn_error *err)
 {
 	struct cn_error lower_err = {0};
 	int rc;
 
-	if (l->flow != CN_FLOW_FAKEROOT)
-		return write_id_maps(pid, err);
+	if (l->flow != CN_FLOW_SETUID && l->flow != CN_FLOW_FAKEROOT)
+		return op(l, pid, err);
 	if (cn_creds_set_euid(0, err) < 0)
 		return -1;
-	rc = write_id_maps(pid, err);
+	rc = op(l, pid, err);
 	if (cn_creds_set_euid(l->caller_uid, &lower_err) < 0) {
 		*err = lower_err;
 		return -1;
 	}
 	return rc;
+}
+
+static int write_maps_op(struct cn_launch *l, pid_t pid, struct cn_error *err)
+{
+	(void)l;
+	return write_id_maps(pid, err);
+}
+
+static int enter_cgroups_op(struct cn_launch *l, pid_t pid, struct cn_error *err)
+{
+	return cn_cgroup_enter(l->cgroup, pid, err);
+}
+
+/* The master's part of STAGE2's setup, while STAGE2 waits. The fakeroot flow's maps
+ * (ranges beyond its own id need CAP_SETUID and CAP_SETGID in the host user
+ * namespace; the namespace itself was created with the caller's euid, so the
+ * caller owns it) and a setuid run's cgroups are written with euid 0. */
+static int host_setup(struct cn_launch *l, pid_t pid, struct cn_error *err)
+{
+	if ((l->cfg.namespaces & CLONE_NEWUSER) && cn_starter_as_host_root(l, write_maps_op, pid, err) < 0)
+		return -1;
+	return l->cgroup ? cn_starter_as_host_root(l, enter_cgroups_op, pid, err) : 0;
 }
 
 int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
@@ -527,7 +563,9 @@ int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
 	/* The setuid flow's one escalation of the master: creating namespaces needs CAP_SYS_ADMIN. */
 	if (l->flow == CN_FLOW_SETUID && cn_creds_set_euid(0, err) < 0)
 		goto fail_close;
-	pid = spawn((uint64_t)l->cfg.namespaces, &l->container.pidfd, err);
+	/* Into its cgroup v2 directory at once; a cgroup namespace comes after the v1 ones too. */
+	pid = spawn_into((uint64_t)(l->cfg.namespaces & ~CLONE_NEWCGROUP), l->cgroup ? cn_cgroup_clone_fd(l->cgroup) : -1,
+			 &l->container.pidfd, err);
 	if (pid == 0) {
 		close(sync[0]);
 		close(rpc[0]);
@@ -557,9 +595,8 @@ int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
 	l->container.sync_fd = sync[0];
 	client.sock = rpc[0];
 	l->rpc = &client;
-	if ((l->cfg.namespaces & CLONE_NEWUSER) &&
-	    (cn_msg_expect(sync[0], CN_MSG_NEEDS_MAPS, NULL, 0, NULL, "STAGE2", err) < 0 ||
-	     write_maps_as_needed(l, pid, err) < 0 || cn_msg_send(sync[0], CN_MSG_MAPS_WRITTEN, NULL, 0, -1, err) < 0))
+	if (cn_msg_expect(sync[0], CN_MSG_NEEDS_HOST_SETUP, NULL, 0, NULL, "STAGE2", err) < 0 ||
+	    host_setup(l, pid, err) < 0 || cn_msg_send(sync[0], CN_MSG_HOST_SETUP_DONE, NULL, 0, -1, err) < 0)
 		return -1;
 	return cn_msg_expect(sync[0], CN_MSG_READY, NULL, 0, NULL, "STAGE2", err);
 
@@ -682,6 +719,29 @@ static int load_caller(bool setuid_run, struct cn_error *err)
 	return 0;
 }
 
+/* The master failed before CLEANUP_HOST was forked: fork it now, so that a launch that
+ * fails after STAGE1 always has its CleanupHost, run dropped, as the design says.
+ * (Found by tests/integration/test_faults.py: InitConfig failing in the master.) */
+static void run_cleanup_host_now(void)
+{
+	struct cn_error ignored = {0};
+
+	if (!launch.opts.print_config && (cleanup_pid = fork_host_helper(cleanup_host_main, &cleanup_sock, &ignored)) > 0)
+		finish_host_helpers(-1);
+}
+
+/* An exec's MASTER runs Config before STAGE1 exists: it reads the state of the container
+ * to join (root's file in the setuid and root flows), which STAGE1, dropped to the
+ * caller, could not open; STAGE1 inherits it and builds the command's configuration. */
+static int run_exec_config(struct cn_error *err)
+{
+	cn_launch_set_role(&launch, CN_ROLE_MASTER);
+	if (cn_engine_run(&launch, CN_STAGE_CONFIG, err) == 0)
+		return 0;
+	run_cleanup_host_now();
+	return -1;
+}
+
 static int run_master(struct cn_error *err)
 {
 	struct cn_error stage_err = {0};
@@ -690,14 +750,10 @@ static int run_master(struct cn_error *err)
 	int rc;
 
 	cn_launch_set_role(&launch, CN_ROLE_MASTER);
-	if (cn_engine_run(&launch, CN_STAGE_CONFIG, err) < 0 || cn_engine_run_init_config(&launch, false, err) < 0) {
-		struct cn_error ignored = {0};
-		/* STAGE1 is done and CLEANUP_HOST not forked yet: fork it now, so that a launch that
-		 * fails after STAGE1 always has its CleanupHost, run dropped, as the design says.
-		 * (Found by tests/integration/test_faults.py: InitConfig failing in the master.) */
-		if (!launch.opts.print_config &&
-		    (cleanup_pid = fork_host_helper(cleanup_host_main, &cleanup_sock, &ignored)) > 0)
-			finish_host_helpers(-1);
+	/* An exec's master ran its Config before STAGE1 (run_exec_config). */
+	if ((!launch.opts.exec && cn_engine_run(&launch, CN_STAGE_CONFIG, err) < 0) ||
+	    cn_engine_run_init_config(&launch, false, err) < 0) {
+		run_cleanup_host_now();
 		return -1;
 	}
 	if (launch.opts.print_config) {
@@ -779,12 +835,12 @@ int cn_starter_main(int argc, char **argv)
 		report(&err);
 		return 125;
 	}
-	if (!(launch.engine = cn_engine_find(launch.opts.engine))) {
+	if (!(launch.engine = launch.opts.exec ? cn_exec_engine() : cn_engine_find(launch.opts.engine))) {
 		cn_fail(&err, 0, "--engine: no engine named \"%s\"", launch.opts.engine);
 		report(&err);
 		return 125;
 	}
-	if (run_stage1(&err) < 0 || run_master(&err) < 0) {
+	if ((launch.opts.exec && run_exec_config(&err) < 0) || run_stage1(&err) < 0 || run_master(&err) < 0) {
 		report(&err);
 		return failure_status(&err);
 	}

@@ -22,8 +22,19 @@
 /* cnlaunch's main: returns the exit status. */
 int cn_starter_main(int argc, char **argv);
 
-/* For CreateContainer: clone STAGE2 into its namespaces, write its id maps,
- * start the RPC server, and connect launch->rpc to it. */
+/* For CreateContainer: clone STAGE2 into its namespaces, write its id maps, put it
+ * in launch->cgroup (made already), start the RPC server, and connect launch->rpc to it. */
 int cn_starter_spawn_container(struct cn_launch *launch, struct cn_error *err);
+
+/* The setuid and fakeroot masters' escalations besides clone3(): op runs with
+ * effective uid 0 (the id maps, the cgroups), and the caller's comes right back.
+ * Other flows run op as they are. */
+int cn_starter_as_host_root(struct cn_launch *launch, int (*op)(struct cn_launch *l, pid_t pid, struct cn_error *err),
+			    pid_t pid, struct cn_error *err);
+
+/* fork() as the starter forks its helpers: a pidfd of the child too. */
+pid_t cn_starter_fork(int *pidfd, struct cn_error *err);
+/* Close every fd above stderr but a and b (-1: none). */
+void cn_starter_keep_only_fds(int a, int b);
 
 #endif

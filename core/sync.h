@@ -16,8 +16,8 @@
 enum cn_msg_type {
 	CN_MSG_ERROR = 1,     /* payload: struct cn_msg_error */
 	CN_MSG_CONFIG,        /* STAGE1 -> starter: a sealed memfd holding config.json, passed with SCM_RIGHTS */
-	CN_MSG_NEEDS_MAPS,    /* STAGE2 -> MASTER: its user namespace exists and its /proc entry is open to the master */
-	CN_MSG_MAPS_WRITTEN,  /* MASTER -> STAGE2: the id maps of its user namespace are in place */
+	CN_MSG_NEEDS_HOST_SETUP, /* STAGE2 -> MASTER: it exists (its /proc entry is open to the master) and waits */
+	CN_MSG_HOST_SETUP_DONE,  /* MASTER -> STAGE2: its id maps and cgroups are in place: it may fork */
 	CN_MSG_READY,         /* STAGE2 -> MASTER: the RPC server runs and STAGE2 waits for START */
 	CN_MSG_START,         /* MASTER -> STAGE2: the container is set up, run StartProcess */
 	CN_MSG_POST_START,    /* MASTER -> POST_START_HOST and CLEANUP_HOST: payload: int32 container pid */

@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "error.h"
+
 /* The input with a NUL added (malloc'd): a parser of C strings sees what a file reader gives it. */
 static inline char *fuzz_cstring(const uint8_t *data, size_t size)
 {
@@ -53,6 +55,15 @@ static inline FILE *fuzz_devnull(void)
 	if (!f && !(f = fopen("/dev/null", "we")))
 		abort();
 	return f;
+}
+
+/* Every refusal is one line (it is what the tools print): abort otherwise. */
+static inline void fuzz_one_line(const char *target, const char *what, const struct cn_error *err)
+{
+	if (!err->msg[0] || strchr(err->msg, '\n')) {
+		fprintf(stderr, "%s: %s: the refusal is not one line: \"%s\"\n", target, what, err->msg);
+		abort();
+	}
 }
 
 #endif

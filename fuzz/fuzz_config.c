@@ -15,14 +15,6 @@
 #include "config.h"
 #include "seccomp_profile.h"
 
-static void one_line(const struct cn_error *err, const char *what)
-{
-	if (!err->msg[0] || strchr(err->msg, '\n')) {
-		fprintf(stderr, "fuzz_config: %s: the refusal is not one line: \"%s\"\n", what, err->msg);
-		abort();
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,13 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cn_config_init_default(&cfg, size & 1, &err) < 0)
 		abort();
 	if (cn_config_parse(&cfg, text, "/bundle", &err) < 0) {
-		one_line(&err, "cn_config_parse");
+		fuzz_one_line("fuzz_config", "cn_config_parse", &err);
 		goto out;
 	}
 	if (cfg.seccomp) {
 		struct cn_error serr = { 0 };
 		if (cn_seccomp_compile(cfg.seccomp, "linux.seccomp", NULL, &serr) < 0)
-			one_line(&serr, "cn_seccomp_compile");
+			fuzz_one_line("fuzz_config", "cn_seccomp_compile", &serr);
 	}
 	/* PrepareConfig always has a rootfs by then (the option's or the default). */
 	if (!cfg.root_path && !(cfg.root_path = strdup("/rootfs")))

@@ -46,12 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 
 	memset(&l, 0, sizeof(l));
-	l.sync_fd = l.container_pidfd = -1;
+	l.sync_fd = -1;
+	l.container = (struct cn_process)CN_PROCESS_INIT;
 	rc = cn_options_parse(&l.opts, argc, argv, &err);
-	if (rc < 0 && (!err.msg[0] || strchr(err.msg, '\n'))) {
-		fprintf(stderr, "fuzz_options: the refusal is not one line: \"%s\"\n", err.msg);
-		abort();
-	}
+	if (rc < 0)
+		fuzz_one_line("fuzz_options", "options", &err);
 	if (rc == CN_OPTIONS_RUN) {
 		l.engine = &cn_engine_native;
 		l.flow = l.opts.flow == CN_FLOW_AUTO ? CN_FLOW_SETUID : l.opts.flow;
@@ -75,9 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			cn_config_free(&again);
 			free(first);
-		} else if (!err.msg[0] || strchr(err.msg, '\n')) {
-			fprintf(stderr, "fuzz_options: Config's refusal is not one line: \"%s\"\n", err.msg);
-			abort();
+		} else {
+			fuzz_one_line("fuzz_options", "Config", &err);
 		}
 	}
 	cn_config_free(&l.cfg);

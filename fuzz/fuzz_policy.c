@@ -42,10 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cn_policy *p = cn_policy_load(fuzz_file(data, size), &err);
 
 	if (!p) {
-		if (!err.msg[0] || strchr(err.msg, '\n')) {
-			fprintf(stderr, "fuzz_policy: the refusal is not one line: \"%s\"\n", err.msg);
-			abort();
-		}
+		fuzz_one_line("fuzz_policy", "policy", &err);
 		return 0;
 	}
 	for (size_t i = 0; i < 4; i++) {

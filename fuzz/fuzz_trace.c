@@ -53,14 +53,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void refusal_is_one_line(const struct cn_error *err)
-{
-	if (!err->msg[0] || strchr(err->msg, '\n')) {
-		fprintf(stderr, "fuzz_trace: the refusal is not one line: \"%s\"\n", err->msg);
-		abort();
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -68,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct json_object *doc = cn_json_read(fuzz_file(data, size), &err);
 
 	if (!doc) {
-		refusal_is_one_line(&err);
+		fuzz_one_line("fuzz_trace", "trace", &err);
 		return 0;
 	}
 	cn_summary_print(fuzz_devnull(), doc);
@@ -78,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *junit;
 
 		if (!chk) {
-			refusal_is_one_line(&err);
+			fuzz_one_line("fuzz_trace", "trace", &err);
 			break;
 		}
 		cn_check_print_text(fuzz_devnull(), chk);

@@ -15,9 +15,11 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +59,27 @@ int __wrap_cn_creds_drop_permanently(uid_t uid, gid_t gid, struct cn_error *err)
 	return __real_cn_creds_drop_permanently(uid, gid, err);
 }
 
+/* cnlaunch exec takes no --engine: its breaches come from $CN_BREACH_EXEC, read before the
+ * starter clears a setuid run's environment. "pause": the joined process stops itself
+ * (SIGSTOP) as it enters StartProcess, still cnlaunch in the container's pid namespace, for
+ * a test to attack it there; "dumpable": STAGE2 leaves itself, and so the joined process,
+ * dumpable instead of making them non-dumpable. */
+static const char *exec_breach;
+
+static bool exec_breaching(const struct cn_launch *l, const char *what)
+{
+	return l->opts.exec && exec_breach && strstr(exec_breach, what);
+}
+
+int __real_cn_creds_set_undumpable(struct cn_error *err);
+int __wrap_cn_creds_set_undumpable(struct cn_error *err);
+int __wrap_cn_creds_set_undumpable(struct cn_error *err)
+{
+	if (exec_breach && strstr(exec_breach, "dumpable"))
+		return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ? cn_fail(err, errno, "breach: PR_SET_DUMPABLE") : 0;
+	return __real_cn_creds_set_undumpable(err);
+}
+
 int __real_cn_engine_run(struct cn_launch *launch, enum cn_stage stage, struct cn_error *err);
 int __wrap_cn_engine_run(struct cn_launch *launch, enum cn_stage stage, struct cn_error *err);
 int __wrap_cn_engine_run(struct cn_launch *launch, enum cn_stage stage, struct cn_error *err)
@@ -64,6 +87,11 @@ int __wrap_cn_engine_run(struct cn_launch *launch, enum cn_stage stage, struct c
 	/* A cleanup helper that says it is done without cleaning anything. */
 	if (breaching("breach-cleanuphost-skipped") && stage == CN_STAGE_CLEANUP_HOST)
 		return 0;
+	if (stage == CN_STAGE_START_PROCESS && exec_breaching(launch, "pause")) {
+		fprintf(stderr, "cnlaunch: breach: paused in StartProcess (pid %d in the container)\n", (int)getpid());
+		fflush(stderr);
+		raise(SIGSTOP);
+	}
 	return __real_cn_engine_run(launch, stage, err);
 }
 
@@ -252,6 +280,7 @@ static void inherit_native(struct cn_engine *e)
 
 int main(int argc, char **argv)
 {
+	exec_breach = getenv("CN_BREACH_EXEC");
 	for (size_t i = 0; i < sizeof(breach_engines) / sizeof(breach_engines[0]); i++) {
 		inherit_native(&breach_engines[i]);
 		cn_engine_register(&breach_engines[i]);

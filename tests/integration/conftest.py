@@ -19,7 +19,9 @@ error, because a suite that silently skips its privileged half proves nothing.
 Every launch is wrapped in a "nothing left behind" check: the host mount
 table, the processes of ours that run cnlaunch or live in another pid
 namespace, cn* entries in /tmp and (for the runs as 65534) the root-owned
-files of the temp dir are the same after the launch as before it. pytest makes
+files of the temp dir are the same after the launch as before it, and no
+cgroup named for the launch (cnlaunch-PID, PID its first process) is left in
+any hierarchy. pytest makes
 itself a child subreaper, so whatever a launch leaves running is reparented to
 it and found among its descendants, and launches of other people on the same
 machine do not disturb the comparison.
@@ -278,18 +280,30 @@ class Leftovers:
             "root_files": self._root_files() if root_files else frozenset(),
         }
 
-    def assert_same(self, before, what, root_files):
+    @staticmethod
+    def cgroups_of(pid):
+        """The cgroup directories of the launch whose cnlaunch ran as pid (its default
+        cgroup name is cnlaunch-PID), in every hierarchy."""
+        if pid is None:
+            return frozenset()
+        name = "cnlaunch-%d" % pid
+        return frozenset(os.path.join(top, name) for top, dirs, _ in os.walk("/sys/fs/cgroup") if name in dirs)
+
+    def assert_same(self, before, what, root_files, pid=None):
         """Poll briefly for the state to return to `before`; then report and tidy up what is left."""
         deadline = time.monotonic() + LEFTOVER_GRACE
         while True:
             _reap_orphans()
             after = self.snapshot(root_files)
-            if after == before or time.monotonic() > deadline:
+            cgroups = self.cgroups_of(pid)
+            if (after == before and not cgroups) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        if after == before:
+        if after == before and not cgroups:
             return
         problems = []
+        if cgroups:
+            problems.append("cgroups left: %s" % sorted(cgroups))
         new_mounts = [m for m in after["mounts"] if m not in before["mounts"]]
         gone_mounts = [m for m in before["mounts"] if m not in after["mounts"]]
         if new_mounts or gone_mounts:
@@ -306,11 +320,11 @@ class Leftovers:
         if files:
             problems.append("root-owned files created under %s:\n" % self.world.dir +
                             "".join("  %s\n" % p for p in sorted(files)))
-        self._tidy(new_mounts, procs)
+        self._tidy(new_mounts, procs, cgroups)
         if problems:
             raise AssertionError("%s left something behind:\n%s" % (what, "\n".join(problems)))
 
-    def _tidy(self, new_mounts, procs):
+    def _tidy(self, new_mounts, procs, cgroups=()):
         # Keep a leak from failing every later test: kill leaked processes,
         # lazily detach leaked mounts under our temp dir.
         for pid, *_ in procs:
@@ -325,6 +339,11 @@ class Leftovers:
             if m["mountpoint"].startswith(str(self.world.dir) + "/"):
                 subprocess.run(["umount", "-l", m["mountpoint"]], check=False,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for d in cgroups:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
 
 def _reap_orphans():
@@ -520,38 +539,46 @@ class Flow:
         env["LC_ALL"] = "C"
         return env
 
-    def _preexec(self, caller_nofile):
+    def _preexec(self, caller_nofile, caller_cgroups=()):
         def fn():
             if caller_nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, caller_nofile)
+            for d in caller_cgroups:  # the caller runs in these cgroup directories
+                with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
         return fn
 
     # -- launching
 
     def run(self, *args, cmd=None, flow_opt=True, rootfs=True, timeout=LAUNCH_TIMEOUT,
-            caller_nofile=None, input=None):
-        """Run cnlaunch to completion; assert it left nothing behind."""
+            caller_nofile=None, input=None, caller_cgroups=()):
+        """Run cnlaunch to completion; assert it left nothing behind. caller_cgroups: cgroup
+        directories the caller is put in before it runs cnlaunch."""
         argv = self.argv(args, cmd, flow_opt, rootfs)
         root_files = self.caller_uid != 0
         before = self.leftovers.snapshot(root_files)
+        # Popen, not run: the pid names the launch's cgroups (setpriv execs cnlaunch in place)
+        p = subprocess.Popen(self._caller(argv), stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env(), cwd=str(self.world.dir),
+                             preexec_fn=self._preexec(caller_nofile, caller_cgroups))
         try:
-            p = subprocess.run(self._caller(argv), input=input,
-                               stdin=subprocess.DEVNULL if input is None else None, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=self._env(), cwd=str(self.world.dir),
-                               timeout=timeout, preexec_fn=self._preexec(caller_nofile), check=False)
-        except subprocess.TimeoutExpired as e:
+            out, err = p.communicate(input=input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
             raise AssertionError("cnlaunch did not finish within %d s: %s\nstdout: %r\nstderr: %r" % (
-                timeout, " ".join(argv), e.stdout, e.stderr)) from None
-        res = Result(argv, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"))
-        self.leftovers.assert_same(before, "%s flow launch\n%s\n" % (self.name, res), root_files)
+                timeout, " ".join(argv), out, err)) from None
+        res = Result(argv, p.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+        self.leftovers.assert_same(before, "%s flow launch\n%s\n" % (self.name, res), root_files, pid=p.pid)
         return res
 
-    def popen(self, *args, cmd=None, flow_opt=True, rootfs=True):
+    def popen(self, *args, cmd=None, flow_opt=True, rootfs=True, caller_cgroups=()):
         """Start cnlaunch; use with wait_popen() to finish and check for leftovers."""
         argv = self.argv(args, cmd, flow_opt, rootfs)
         before = self.leftovers.snapshot(self.caller_uid != 0)
         p = subprocess.Popen(self._caller(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=self._env(), cwd=str(self.world.dir))
+                             stderr=subprocess.PIPE, env=self._env(), cwd=str(self.world.dir),
+                             preexec_fn=self._preexec(None, caller_cgroups))
         p.cn_argv, p.cn_before = argv, before
         _live_popens.add(p.pid)
         return p
@@ -568,7 +595,7 @@ class Flow:
         _live_popens.discard(p.pid)
         res = Result(p.cn_argv, p.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
         self.leftovers.assert_same(p.cn_before, "%s flow launch\n%s\n" % (self.name, res),
-                                   self.caller_uid != 0)
+                                   self.caller_uid != 0, pid=p.pid)
         return res
 
     # -- common probes

@@ -61,12 +61,22 @@ def _foreign_cgroup_roots():
     return roots
 
 
+def _someone_elses_launch(top):
+    """A launch's cgroup (cnlaunch-PID) while its cnlaunch PID runs and is none of ours: a
+    launch of someone else's on the same machine, which comes and goes."""
+    name = os.path.basename(top)
+    if not name.startswith("cnlaunch-") or not name[9:].isdigit():
+        return False
+    pid = int(name[9:])
+    return os.path.exists("/proc/%d" % pid) and pid not in descendants(os.getpid())
+
+
 def cgroup_dirs():
     """Every cgroup directory on the host (v1 controllers and the unified tree)."""
     foreign = _foreign_cgroup_roots()
     found = set()
     for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-        if top in foreign:
+        if top in foreign or _someone_elses_launch(top):
             dirs[:] = []
             continue
         found.add(top)

@@ -64,7 +64,10 @@ def test_root_container_cannot_rewrite_cnlaunch_through_proc_exe(world, attack_r
     os.chmod(victim, 0o755)
     before = _sha(victim)
     bundle = _no_pid_namespace_bundle(world, "bundle-exe-attack", attack_rootfs, ["sh", "-c", ATTACK], victim)
-    subprocess.run([str(victim), "--bundle", str(bundle), "--cap-add", "CAP_SYS_PTRACE"], check=True)
+    # Without cgroups: the container's own cgroup would end the attacker with the container
+    # (cnlaunch kills what is left in it), and the read-only mount is the defence shown here.
+    subprocess.run([str(victim), "--bundle", str(bundle), "--cap-add", "CAP_SYS_PTRACE", "--cgroup-manager",
+                    "disabled"], check=True)
     verdict = _wait_for(attack_rootfs / "tmp" / "attack.out", last_line=("WROTE", "REFUSED"))
     assert "REFUSED" in verdict and "Read-only file system" in verdict, verdict
     assert _sha(victim) == before
@@ -79,7 +82,8 @@ def test_breach_the_same_attack_rewrites_a_binary_run_without_the_defence(world,
     attack = ATTACK.replace("$PPID", "%d" % host.pid)
     bundle = _no_pid_namespace_bundle(world, "bundle-exe-control", attack_rootfs, ["sh", "-c", attack],
                                       world.source_binary)
-    subprocess.run([str(world.root_binary), "--bundle", str(bundle), "--cap-add", "CAP_SYS_PTRACE"], check=True)
+    subprocess.run([str(world.root_binary), "--bundle", str(bundle), "--cap-add", "CAP_SYS_PTRACE", "--cgroup-manager",
+                    "disabled"], check=True)
     host.wait()
     verdict = _wait_for(attack_rootfs / "tmp" / "attack.out", last_line=("WROTE", "REFUSED"))
     assert "WROTE" in verdict, verdict

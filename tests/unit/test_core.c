@@ -23,6 +23,7 @@
 #include "options.h"
 #include "rpc.h"
 #include "scheduling.h"
+#include "state.h"
 #include "subid.h"
 
 /* ---- config.json ---- */
@@ -318,6 +319,53 @@ static int parse(struct cn_options *o, struct cn_error *err, int argc, ...)
 	return cn_options_parse(o, argc, argv, err);
 }
 
+static void test_exec_options_parse_and_refuse(void)
+{
+	static char long_id[CN_STATE_ID_MAX + 2];
+	struct cn_options o;
+	struct cn_error err = {0};
+
+	/* "exec" may come after options, as `cntrace run --flow F exec ...` puts them */
+	CU_ASSERT_EQUAL(parse(&o, &err, 8, "--flow", "setuid", "exec", "--id", "web.1", "--", "id"), 0);
+	CU_ASSERT_TRUE(o.exec);
+	CU_ASSERT_STRING_EQUAL(o.id, "web.1");
+	CU_ASSERT_EQUAL(o.flow, CN_FLOW_SETUID);
+	CU_ASSERT_STRING_EQUAL(o.command[0], "id");
+	cn_options_free(&o);
+	CU_ASSERT_EQUAL(parse(&o, &err, 9, "exec", "--pid", "42", "--env", "A=1", "--cwd", "/tmp", "sh"), 0);
+	CU_ASSERT_TRUE(o.exec && o.exec_pid == 42 && o.env.n == 1 && !o.id);
+	cn_options_free(&o);
+	/* after "--" it is a command named exec */
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--", "exec"), 0);
+	CU_ASSERT_FALSE(o.exec);
+	CU_ASSERT_STRING_EQUAL(o.command[0], "exec");
+	cn_options_free(&o);
+	/* a launch records its state under --id */
+	CU_ASSERT_EQUAL(parse(&o, &err, 4, "--id", "a_b-C", "sleep"), 0);
+	CU_ASSERT_TRUE(!o.exec && strcmp(o.id, "a_b-C") == 0);
+	cn_options_free(&o);
+
+	CU_ASSERT_EQUAL(parse(&o, &err, 8, "exec", "--rootfs", "/r", "--id", "x", "--", "id"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exec: --rootfs is an option of a launch"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 5, "-t", "exec", "--id", "x"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exec: --tty is an option of a launch"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 4, "exec", "--id", "x"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exec: no command"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "exec", "true"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "give one of --id NAME and --pid PID"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 8, "exec", "--id", "x", "--pid", "1", "--", "id"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "give one of"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 6, "exec", "--id", "a/b", "--", "id"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--id: \"a/b\" is not"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 6, "exec", "--pid", "0", "--", "id"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--pid: \"0\" is not a process id"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 5, "--pid", "3", "--", "id"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--pid: an option of exec"));
+	memset(long_id, 'a', CN_STATE_ID_MAX + 1);
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--id", long_id), -1);
+	CU_ASSERT_EQUAL(parse(&o, &err, 3, "--id", ""), -1);
+}
+
 static void test_options_parse_and_refuse(void)
 {
 	struct cn_options o;
@@ -467,6 +515,7 @@ int main(void)
 	CU_add_test(s, "stage and role names", test_stage_and_role_names);
 	CU_add_test(s, "rpc registry whitelists methods and their caps", test_rpc_registry_whitelists_methods_and_their_caps);
 	CU_add_test(s, "options parse and refuse", test_options_parse_and_refuse);
+	CU_add_test(s, "exec options parse and refuse", test_exec_options_parse_and_refuse);
 	CU_add_test(s, "mount options split flags from fs data", test_mount_options_split_flags_from_fs_data);
 	CU_add_test(s, "rlimit names", test_rlimit_names);
 	CU_add_test(s, "scheduling names", test_scheduling_names);
