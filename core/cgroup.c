@@ -10,14 +10,18 @@
 #define _GNU_SOURCE
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +29,9 @@
 #include "options.h"
 
 #define REMOVE_TIMEOUT_MS 10000 /* what is left after the container's pid 1 died goes within this */
+#define SUB_DYING_WAIT_MS 2000  /* CLEANUP_HOST: an exec's command killed with its master may still be exiting */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 int cn_cgroup_manager_from_name(const char *name)
 {
@@ -138,29 +145,89 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-int cn_cgroup_remove(struct cn_cgroup_dir *d, size_t n_remove, int (*killer)(const char *dir), struct cn_error *err)
-{
-	long deadline = now_ms() + REMOVE_TIMEOUT_MS;
+static int remove_tree(const struct cn_cgroup_dir *d, const char *dir, int (*killer)(const char *dir), long deadline,
+		       struct cn_error *err);
 
-	if (n_remove == 0)
-		return 0; /* a cgroup the container joined: not ours to empty or remove */
-	/* Usually empty already: the container's pid namespace died with its first process. */
-	while (rmdir(d->dir) < 0 && errno != ENOENT) {
-		if (errno != EBUSY)
-			return cn_fail(err, errno, "cgroup %s:%s: rmdir %s", d->mount->label, d->path, d->dir);
+/* The cgroups beneath dir (an exec's --sub-cgroup, and whatever was made in it), depth-first. */
+static int remove_children(const struct cn_cgroup_dir *d, const char *dir, int (*killer)(const char *dir),
+			   long deadline, struct cn_error *err)
+{
+	DIR *parent = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!parent)
+		return errno == ENOENT ? 0 : cn_fail(err, errno, "cgroup %s:%s: opendir %s", d->mount->label, d->path, dir);
+	while (rc == 0 && (e = readdir(parent))) {
+		char child[CN_CGROUP_PATH_MAX];
+		/* cgroupfs: the directories are the child cgroups, the files their interface */
+		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (snprintf(child, sizeof(child), "%s/%s", dir, e->d_name) >= (int)sizeof(child))
+			rc = cn_fail(err, ENAMETOOLONG, "cgroup %s:%s: %s/%s", d->mount->label, d->path, dir, e->d_name);
+		else
+			rc = remove_tree(d, child, killer, deadline, err);
+	}
+	closedir(parent);
+	return rc;
+}
+
+/* Kill what runs in dir until it and the cgroups beneath it can go; usually it is empty
+ * already: the container's pid namespace died with its first process. */
+static int remove_tree(const struct cn_cgroup_dir *d, const char *dir, int (*killer)(const char *dir), long deadline,
+		       struct cn_error *err)
+{
+	while (rmdir(dir) < 0 && errno != ENOENT) {
+		if (errno != EBUSY && errno != ENOTEMPTY)
+			return cn_fail(err, errno, "cgroup %s:%s: rmdir %s", d->mount->label, d->path, dir);
 		if (now_ms() > deadline)
 			return cn_fail(err, EBUSY, "cgroup %s:%s: processes still in it after %d s: rmdir %s",
-				       d->mount->label, d->path, REMOVE_TIMEOUT_MS / 1000, d->dir);
-		if (!killer || killer(d->dir) < 0)
-			kill_listed(d->dir);
+				       d->mount->label, d->path, REMOVE_TIMEOUT_MS / 1000, dir);
+		if (!killer || killer(dir) < 0)
+			kill_listed(dir);
+		if (remove_children(d, dir, killer, deadline, err) < 0)
+			return -1;
 		usleep(10000);
 	}
+	return 0;
+}
+
+int cn_cgroup_remove(struct cn_cgroup_dir *d, size_t n_remove, int (*killer)(const char *dir), struct cn_error *err)
+{
+	if (n_remove == 0)
+		return 0; /* a cgroup the container joined: not ours to empty or remove */
+	if (remove_tree(d, d->dir, killer, now_ms() + REMOVE_TIMEOUT_MS, err) < 0)
+		return -1;
 	/* The parents this launch made, when nobody else has put anything in them. */
 	for (size_t i = 1; i < n_remove; i++) {
 		char dir[CN_CGROUP_PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", d->dir);
 		cut(dir, i);
 		if (rmdir(dir) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
+			return cn_fail(err, errno, "cgroup %s:%s: rmdir %s", d->mount->label, d->path, dir);
+	}
+	return 0;
+}
+
+/* An exec's sub-cgroup goes once nothing runs in it; it is never emptied: what the command
+ * left running there (a daemon), or another exec that joined it, keeps it until the
+ * container's removal takes it with the container's cgroup. A process still exiting
+ * (its master was killed) is given wait_ms. */
+static int remove_if_empty(struct cn_cgroup_dir *d, size_t n_remove, long wait_ms, struct cn_error *err)
+{
+	long deadline = now_ms() + wait_ms;
+
+	for (size_t i = 0; i < n_remove; i++) {
+		char dir[CN_CGROUP_PATH_MAX];
+		int rc;
+
+		snprintf(dir, sizeof(dir), "%s", d->dir);
+		cut(dir, i);
+		while ((rc = rmdir(dir)) < 0 && errno == EBUSY && now_ms() < deadline)
+			usleep(10000);
+		if (rc < 0 && (errno == EBUSY || errno == ENOTEMPTY))
+			return 0; /* in use: it and its parents stay */
+		if (rc < 0 && errno != ENOENT)
 			return cn_fail(err, errno, "cgroup %s:%s: rmdir %s", d->mount->label, d->path, dir);
 	}
 	return 0;
@@ -270,18 +337,40 @@ static int choose_hierarchies(struct cn_cgroup *cg, const struct cn_cgroup_reque
 	return 0;
 }
 
+/* How many trailing components of d->dir are still to be made. */
+static int count_missing(struct cn_cgroup_dir *d, struct cn_error *err)
+{
+	char probe[CN_CGROUP_PATH_MAX];
+
+	snprintf(probe, sizeof(probe), "%s", d->dir);
+	for (d->n_new = 0; access(probe, F_OK) < 0; d->n_new++) {
+		if (errno != ENOENT)
+			return cn_fail(err, errno, "cgroup %s:%s: %s", d->mount->label, d->path, probe);
+		if (strlen(probe) <= strlen(d->mount->mountpoint))
+			return cn_fail(err, ENOENT, "cgroup hierarchy %s", d->mount->mountpoint);
+		cut(probe, 1);
+	}
+	return 0;
+}
+
+/* The launcher's own cgroup in d's hierarchy. */
+static int find_own(struct cn_cgroup_dir *d, const char *proc_cgroup, struct cn_error *err)
+{
+	if (cn_cgroup_own_path(proc_cgroup, d->mount, d->backend == &cn_cgroup_v2_backend, d->own, sizeof(d->own)) < 0)
+		return cn_fail(err, 0, "/proc/self/cgroup: no line for the %s hierarchy mounted at %s", d->mount->label,
+			       d->mount->mountpoint);
+	return 0;
+}
+
 /* Where the container's cgroup is in d's hierarchy, and how much of it is still to be made. */
 static int place(struct cn_cgroup_dir *d, const struct cn_cgroup_request *req, const char *proc_cgroup,
 		 struct cn_error *err)
 {
-	const bool v2 = d->backend == &cn_cgroup_v2_backend;
-	char probe[CN_CGROUP_PATH_MAX];
 	const char *own_sep;
 	int w;
 
-	if (cn_cgroup_own_path(proc_cgroup, d->mount, v2, d->own, sizeof(d->own)) < 0)
-		return cn_fail(err, 0, "/proc/self/cgroup: no line for the %s hierarchy mounted at %s", d->mount->label,
-			       d->mount->mountpoint);
+	if (find_own(d, proc_cgroup, err) < 0)
+		return -1;
 	own_sep = strcmp(d->own, "/") == 0 ? "" : d->own;
 	if (req->path && req->path[0] == '/')
 		w = snprintf(d->path, sizeof(d->path), "%s", req->path);
@@ -292,15 +381,7 @@ static int place(struct cn_cgroup_dir *d, const struct cn_cgroup_request *req, c
 	if (cn_cgroup_dir_of(d->mount, d->path, d->dir, sizeof(d->dir)) < 0)
 		return cn_fail(err, 0, "cgroup %s:%s: outside the hierarchy's mount at %s, which shows %s", d->mount->label,
 			       d->path, d->mount->mountpoint, d->mount->root);
-	snprintf(probe, sizeof(probe), "%s", d->dir);
-	for (d->n_new = 0; access(probe, F_OK) < 0; d->n_new++) {
-		if (errno != ENOENT)
-			return cn_fail(err, errno, "cgroup %s:%s: %s", d->mount->label, d->path, probe);
-		if (strlen(probe) <= strlen(d->mount->mountpoint))
-			return cn_fail(err, ENOENT, "cgroup hierarchy %s", d->mount->mountpoint);
-		cut(probe, 1);
-	}
-	return 0;
+	return count_missing(d, err);
 }
 
 struct cn_cgroup *cn_cgroup_plan(const struct cn_cgroup_request *req, struct cn_error *err)
@@ -474,7 +555,8 @@ int cn_cgroup_create(struct cn_cgroup *cg, struct cn_error *err)
 
 		if (d->backend->create(d, err) < 0 || d->backend->apply(d, &cg->resources, err) < 0)
 			return -1;
-		if (d->backend == &cn_cgroup_v2_backend &&
+		/* an exec's STAGE2 is forked, then moved in by pid: nothing is cloned into a sub-cgroup */
+		if (d->backend == &cn_cgroup_v2_backend && !cg->sub &&
 		    (d->fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			return cn_fail(err, errno, "cgroup %s:%s: open %s", d->mount->label, d->path, d->dir);
 	}
@@ -525,13 +607,127 @@ int cn_cgroup_destroy(struct cn_cgroup *cg, bool planned, struct cn_error *err)
 			close(d->fd);
 			d->fd = -1;
 		}
-		if (d->backend->destroy(d, planned ? d->n_new : d->n_made, &one) < 0 && rc == 0) {
+		if ((cg->sub ? remove_if_empty(d, planned ? d->n_new : d->n_made, planned ? SUB_DYING_WAIT_MS : 0, &one)
+			     : d->backend->destroy(d, planned ? d->n_new : d->n_made, &one)) < 0 && rc == 0) {
 			*err = one;
 			rc = -1;
 		}
 		d->n_made = 0;
 	}
 	return rc;
+}
+
+/* ---- an exec's sub-cgroups ---- */
+
+const char *cn_cgroup_sub_path_problem(const char *path)
+{
+	static const char name_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+	size_t depth = 0;
+
+	if (!*path)
+		return "is empty";
+	if (*path == '/')
+		return "is absolute: it names a cgroup beneath the container's, relative to it";
+	for (const char *c = path; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 0)
+			return "has an empty component";
+		if (strspn(c, name_chars) < n)
+			return "has a character other than A-Z a-z 0-9 _ . -";
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return "has a \".\" or \"..\" component";
+		if (n > 64)
+			return "has a component longer than 64 bytes";
+		if (++depth > CN_CGROUP_SUB_DEPTH_MAX)
+			return "has more than " STRINGIFY(CN_CGROUP_SUB_DEPTH_MAX) " levels";
+		c += n;
+		if (*c == '/' && !*++c)
+			return "ends with /";
+	}
+	return NULL;
+}
+
+/* The mount of layout l that holds directory dir (the deepest, were one beneath another). */
+static const struct cn_cgroup_mount *mount_holding(const struct cn_cgroup_layout *l, const char *dir)
+{
+	const struct cn_cgroup_mount *best = NULL;
+
+	for (size_t i = 0; i <= l->n_v1; i++) {
+		const struct cn_cgroup_mount *m = i < l->n_v1 ? &l->v1[i] : l->has_v2 ? &l->v2 : NULL;
+		if (m && cn_cgroup_below(dir, m->mountpoint) && (!best || strlen(m->mountpoint) > strlen(best->mountpoint)))
+			best = m;
+	}
+	return best;
+}
+
+/* PATH beneath one of the container's cgroup directories. */
+static int place_sub(struct cn_cgroup *cg, const char *container_dir, const char *sub, const char *proc_cgroup,
+		     struct cn_error *err)
+{
+	const struct cn_cgroup_mount *m = mount_holding(&cg->layout, container_dir);
+	struct cn_cgroup_dir *d;
+	char real[PATH_MAX];
+	struct statfs fs;
+	struct stat st;
+	const char *rest;
+	size_t depth = 1;
+	int w;
+
+	if (!m)
+		return cn_fail(err, 0, "cgroup %s: not in a cgroup hierarchy mounted here", container_dir);
+	/* cgroupfs has no links, nor can anyone mount on it: a real path there stays there */
+	if (!realpath(container_dir, real) || statfs(container_dir, &fs) < 0)
+		return cn_fail(err, errno, "the container's cgroup %s", container_dir);
+	if (strcmp(real, container_dir) != 0 || (fs.f_type != CGROUP_SUPER_MAGIC && fs.f_type != CGROUP2_SUPER_MAGIC))
+		return cn_fail(err, 0, "the container's cgroup %s: refused: not a cgroup directory (it resolves to %s)",
+			       container_dir, real);
+	d = dir_for(cg, m, m == &cg->layout.v2 ? &cn_cgroup_v2_backend : &cn_cgroup_v1_backend);
+	rest = cn_cgroup_below(container_dir, m->mountpoint);
+	if (strcmp(m->root, "/") == 0)
+		w = snprintf(d->path, sizeof(d->path), "%s/%s", rest, sub);
+	else
+		w = snprintf(d->path, sizeof(d->path), "%s%s/%s", m->root, rest, sub);
+	if (w < 0 || (size_t)w >= sizeof(d->path) ||
+	    snprintf(d->dir, sizeof(d->dir), "%s/%s", container_dir, sub) >= (int)sizeof(d->dir))
+		return cn_fail(err, ENAMETOOLONG, "cgroup %s:%s/%s", m->label, rest, sub);
+	if (find_own(d, proc_cgroup, err) < 0 || count_missing(d, err) < 0)
+		return -1;
+	for (const char *c = sub; (c = strchr(c, '/')); c++)
+		depth++;
+	/* more than PATH is missing: the container's cgroup is gone (its launch is ending) */
+	if (d->n_new > depth)
+		return cn_fail(err, ENOENT, "the container's cgroup %s", container_dir);
+	/* what exists of PATH must be cgroups ("cgroup.procs" is a file of the container's) */
+	snprintf(real, sizeof(real), "%s", d->dir);
+	cut(real, d->n_new);
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cn_fail(err, ENOTDIR, "cgroup %s:%s: %s is not a cgroup directory", m->label, d->path, real);
+	return 0;
+}
+
+struct cn_cgroup *cn_cgroup_plan_sub(const struct cn_strv *container_dirs, const char *path, struct cn_error *err)
+{
+	_cleanup_free_ char *mountinfo = NULL, *proc_cgroup = NULL;
+	const char *problem = cn_cgroup_sub_path_problem(path);
+	struct cn_cgroup *cg;
+
+	if (problem)
+		return cn_fail(err, 0, "--sub-cgroup: \"%s\" %s", path, problem), NULL;
+	if (!(mountinfo = cn_read_text_file("/proc/self/mountinfo", 1u << 22, err)) ||
+	    !(proc_cgroup = cn_read_text_file("/proc/self/cgroup", 1u << 20, err)))
+		return NULL;
+	if (!(cg = calloc(1, sizeof(*cg))))
+		return cn_fail(err, ENOMEM, "cgroups"), NULL;
+	cg->sub = true;
+	if (cn_cgroup_layout_parse(mountinfo, &cg->layout, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < container_dirs->n; i++)
+		if (place_sub(cg, container_dirs->v[i], path, proc_cgroup, err) < 0)
+			goto fail;
+	return cg;
+fail:
+	free(cg);
+	return NULL;
 }
 
 /* ---- options ---- */

@@ -123,7 +123,8 @@ long cn_cgroup_read_key(const char *dir, const char *file, const char *key);
 int cn_cgroup_mkdirs(struct cn_cgroup_dir *d, struct cn_error *err);
 int cn_cgroup_enter_procs(struct cn_cgroup_dir *d, pid_t pid, struct cn_error *err);
 /* The backends' destroy: SIGKILL what cgroup.procs lists (or what killer ends at once,
- * v2's cgroup.kill) until the leaf can go, then rmdir the n_remove components. */
+ * v2's cgroup.kill) in the leaf and, depth-first, in every cgroup beneath it until the
+ * leaf can go, then rmdir the n_remove components. */
 int cn_cgroup_remove(struct cn_cgroup_dir *d, size_t n_remove, int (*killer)(const char *dir), struct cn_error *err);
 
 /* ---- the manager: cgroup.c ---- */
@@ -149,6 +150,7 @@ struct cn_cgroup {
 	struct cn_cgroup_dir dirs[CN_CGROUP_MOUNTS_MAX + 1];
 	size_t n_dirs;
 	struct cn_resources resources;
+	bool sub; /* an exec's sub-cgroups (cn_cgroup_plan_sub): no limits, entered by pid, removed only once empty */
 };
 
 /* Which cgroups the container gets, from this process's mountinfo and cgroup
@@ -168,10 +170,27 @@ int cn_cgroup_clone_fd(const struct cn_cgroup *cg);
 int cn_cgroup_enter(struct cn_cgroup *cg, pid_t pid, struct cn_error *err);
 /* One line on stderr when the OOM killer struck in the container's cgroup. */
 void cn_cgroup_report_oom(const struct cn_cgroup *cg);
-/* Kill what is left and remove what was made; a no-op for what never was. The master
+/* Kill what is left and remove what was made, child cgroups first (an exec's
+ * sub-cgroups, and what runs in them); a no-op for what never was. The master
  * removes what it made; planned (CLEANUP_HOST, after the master died) what the plan
  * said was to be made, as far as it exists. */
 int cn_cgroup_destroy(struct cn_cgroup *cg, bool planned, struct cn_error *err);
+
+/* ---- an exec's sub-cgroups (libcontainer's SubCgroupPaths) ---- */
+
+#define CN_CGROUP_SUB_DEPTH_MAX 4
+/* Why `exec --sub-cgroup PATH` is unusable, or NULL: a relative path of 1 to
+ * CN_CGROUP_SUB_DEPTH_MAX names of A-Z a-z 0-9 _ . - (at most 64 each; not "." or ".."). */
+const char *cn_cgroup_sub_path_problem(const char *path);
+/* PATH beneath each of the container's cgroup directories (its state's list), as the
+ * container's cgroups are planned: nothing is made yet. Each directory must be a real
+ * path (no link on the way) on a cgroup filesystem of this process's layout, so that
+ * what is made lies beneath the container's cgroup and nowhere else. cn_cgroup_create
+ * makes what is missing, cn_cgroup_enter moves a pid into all of them, and
+ * cn_cgroup_destroy removes what was made once nothing runs in it (planned: waiting
+ * up to a moment for a process still dying): a process the command left running
+ * there keeps it until the container's own removal takes it (depth-first). */
+struct cn_cgroup *cn_cgroup_plan_sub(const struct cn_strv *container_dirs, const char *path, struct cn_error *err);
 
 /* --memory, --pids-limit, --cpus, --cgroup-path into the configuration. */
 int cn_cgroup_options_to_config(const struct cn_options *o, struct cn_config *cfg, struct cn_error *err);

@@ -168,7 +168,7 @@ static int split_level(const char *option, const char *arg, char *name, size_t c
 	return colon ? parse_int_option(option, colon + 1, min, max, 10, level, err) : 0;
 }
 
-static int apply_process_options(struct cn_config *cfg, const struct cn_options *o, struct cn_error *err)
+int cn_native_apply_process_options(struct cn_config *cfg, const struct cn_options *o, struct cn_error *err)
 {
 	char name[32];
 	long v;
@@ -379,7 +379,7 @@ static int config_from_options(struct cn_launch *l, struct cn_error *err)
 	for (size_t i = 0; i < o->rlimits.n; i++)
 		if (add_rlimit_option(cfg, o->rlimits.v[i], err) < 0)
 			return -1;
-	if (apply_process_options(cfg, o, err) < 0 || cn_cgroup_options_to_config(o, cfg, err) < 0)
+	if (cn_native_apply_process_options(cfg, o, err) < 0 || cn_cgroup_options_to_config(o, cfg, err) < 0)
 		return -1;
 	default_user(l);
 	default_caps(l);
@@ -691,7 +691,7 @@ static int setup_dev(struct cn_launch *l, struct cn_error *err)
 
 /* Without a configured size the pty starts with the caller's terminal's, before
  * the command can read it, and follows it (a size fixed by the configuration stays). */
-static void console_size_from_caller(struct cn_launch *l)
+void cn_native_console_size_from_caller(struct cn_launch *l)
 {
 	struct winsize ws;
 
@@ -707,7 +707,7 @@ static int native_create_container(struct cn_launch *l, struct cn_error *err)
 {
 	const struct cn_config *cfg = &l->cfg;
 
-	console_size_from_caller(l);
+	cn_native_console_size_from_caller(l);
 	/* --id: claimed first, so that a running launch of the same id is refused before anything exists */
 	if (cn_state_reserve(l, err) < 0)
 		return -1;
@@ -754,7 +754,7 @@ static int load_seccomp(const struct cn_config *cfg, scmp_filter_ctx ctx, struct
 }
 
 /* The pty is made here, as the target user in the container's devpts; the master gets its end. */
-static int send_new_terminal(struct cn_launch *l, struct cn_error *err)
+int cn_native_send_new_terminal(struct cn_launch *l, struct cn_error *err)
 {
 	_cleanup_close_ int ptm = -1;
 
@@ -824,7 +824,7 @@ static int native_start_process(struct cn_launch *l, struct cn_error *err)
 		return -1;
 	}
 	umask(cfg->umask_set ? cfg->umask : 022);
-	if (cfg->terminal && send_new_terminal(l, err) < 0) {
+	if (cfg->terminal && cn_native_send_new_terminal(l, err) < 0) {
 		if (filter)
 			seccomp_release(filter);
 		return -1;

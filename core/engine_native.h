@@ -26,4 +26,15 @@ int cn_native_drop(struct cn_launch *launch, scmp_filter_ctx *filter, struct cn_
 /* Set KEY=VALUE in env, replacing KEY's value when it is there. */
 int cn_native_set_env(struct cn_strv *env, const char *kv, struct cn_error *err);
 
+/* The process features a launch and an exec share, each in the stage that does it:
+ * Config: --tty, --console-size (and --console-socket's need of a terminal), --umask,
+ * --scheduler, --nice, --ioprio, --group-add into cfg (an exec takes only the first three). */
+int cn_native_apply_process_options(struct cn_config *cfg, const struct cn_options *o, struct cn_error *err);
+/* MASTER, CreateContainer: without a configured size a relayed pty starts with the caller's
+ * terminal's, and follows it. */
+void cn_native_console_size_from_caller(struct cn_launch *launch);
+/* StartProcess, after the drop: a new pty from the container's devpts as stdio and controlling
+ * terminal; its master end goes to the master over launch->sync_fd (CN_MSG_CONSOLE). */
+int cn_native_send_new_terminal(struct cn_launch *launch, struct cn_error *err);
+
 #endif

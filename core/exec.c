@@ -150,8 +150,10 @@ static int config_from_container(struct cn_launch *l, struct cn_error *err)
 		cfg->additional_gids = NULL;
 		cfg->n_additional_gids = 0;
 	}
-	cfg->terminal = false; /* its stdio is the caller's */
-	return 0;
+	/* Its stdio is the caller's, or a pty of its own (--tty): the container's console is not its */
+	cfg->terminal = false;
+	cfg->console_height = cfg->console_width = 0;
+	return cn_native_apply_process_options(cfg, o, err);
 }
 
 static int exec_config(struct cn_launch *l, struct cn_error *err)
@@ -161,6 +163,37 @@ static int exec_config(struct cn_launch *l, struct cn_error *err)
 
 /* ---- InitConfig, PrepareConfig ---- */
 
+/* Why a container has no cgroup of its own, in the flow that launched it. */
+static const char *why_no_cgroup(int flow)
+{
+	switch (flow) {
+	case CN_FLOW_ROOT: return "it was launched with --cgroup-manager disabled";
+	case CN_FLOW_USERNS: return "the userns flow has no host privilege: a container gets a cgroup only in one "
+				    "delegated to its caller, with a limit or --cgroup-path";
+	default: return "a setuid launch gets cgroups only with a limit or --cgroup-path";
+	}
+}
+
+/* --sub-cgroup (libcontainer's SubCgroupPaths): PATH beneath each of the container's cgroups,
+ * planned before the host helpers exist (CLEANUP_HOST removes it when the master is killed).
+ * The master makes it with the flow's rights, as a launch's: a setuid master with euid 0 (the
+ * container's cgroups are root's), userns only where the caller may write (delegated). */
+static int plan_sub_cgroups(struct cn_launch *l, struct cn_error *err)
+{
+	const char *sub = l->opts.sub_cgroup;
+
+	if (!sub)
+		return 0;
+	if (target.cgroups.n == 0)
+		return cn_fail(err, 0, "%s: --sub-cgroup %s: the container has no cgroup of its own to put it beneath (%s)",
+			       target_name(l), sub, why_no_cgroup(target.flow));
+	if (!(l->cgroup = cn_cgroup_plan_sub(&target.cgroups, sub, err)))
+		return cn_prefix(err, "%s: --sub-cgroup %s: ", target_name(l), sub);
+	if (l->flow == CN_FLOW_USERNS && cn_cgroup_check_delegated(l->cgroup, l->caller_uid, err) < 0)
+		return cn_prefix(err, "%s: --sub-cgroup %s: ", target_name(l), sub);
+	return 0;
+}
+
 static int exec_init_config(struct cn_launch *l, bool privileged_stage1, struct cn_error *err)
 {
 	/* The master: STAGE1's configuration, through the same parser, checked again below */
@@ -169,7 +202,9 @@ static int exec_init_config(struct cn_launch *l, bool privileged_stage1, struct 
 		if (cn_config_parse(&l->cfg, l->prepared_config, NULL, err) < 0)
 			return cn_prefix(err, "prepared configuration: ");
 	}
-	return cn_engine_native.init_config(l, privileged_stage1, err);
+	if (cn_engine_native.init_config(l, privileged_stage1, err) < 0)
+		return -1;
+	return l->role == CN_ROLE_MASTER ? plan_sub_cgroups(l, err) : 0;
 }
 
 static int exec_prepare_config(struct cn_launch *l, struct cn_error *err)
@@ -253,7 +288,7 @@ static __attribute__((noreturn)) void joiner_main(struct cn_launch *l, int sync)
 	int32_t pid;
 
 	cn_launch_set_role(l, CN_ROLE_STAGE2);
-	cn_starter_keep_only_fds(sync, target_pidfd);
+	cn_starter_keep_preserved_fds(sync, target_pidfd); /* --preserve-fds pass on to the joined process */
 	l->sync_fd = sync;
 	(void)cn_cap_last(); /* read now, from the host's /proc: the container's could lie */
 	if (cn_creds_set_undumpable(&err) < 0 || cn_die_with_parent(master_pid, &err) < 0 ||
@@ -285,12 +320,20 @@ static int spawn_joiner_op(struct cn_launch *l, pid_t unused, struct cn_error *e
 	return joiner_pid < 0 ? -1 : 0;
 }
 
-/* STAGE2 enters the container's cgroups before it forks: the joined process is born in them. */
+static int create_sub_cgroups_op(struct cn_launch *l, pid_t unused, struct cn_error *err)
+{
+	(void)unused;
+	return cn_cgroup_create(l->cgroup, err);
+}
+
+/* STAGE2 enters the container's cgroups (or --sub-cgroup's beneath them) before it forks:
+ * the joined process is born in them. */
 static int enter_cgroups_op(struct cn_launch *l, pid_t pid, struct cn_error *err)
 {
 	char value[16];
 
-	(void)l;
+	if (l->cgroup)
+		return cn_cgroup_enter(l->cgroup, pid, err);
 	snprintf(value, sizeof(value), "%d", pid);
 	for (size_t i = 0; i < target.cgroups.n; i++)
 		if (cn_cgroup_write(target.cgroups.v[i], "cgroup.procs", value, err) < 0)
@@ -304,10 +347,16 @@ static int exec_create_container(struct cn_launch *l, struct cn_error *err)
 	int sync[2], fd = -1, rc, status;
 	int32_t pid = 0;
 
+	cn_native_console_size_from_caller(l);
+	/* --sub-cgroup: made first, as a launch makes its cgroups before the container exists */
+	if (l->cgroup && cn_starter_as_host_root(l, create_sub_cgroups_op, 0, err) < 0)
+		return -1;
 	if (cn_socketpair(sync, err) < 0)
 		return -1;
 	joiner_sync = sync[1];
 	rc = cn_starter_as_host_root(l, spawn_joiner_op, 0, err);
+	if (rc == 0)
+		cn_starter_release_preserved_fds();
 	close(sync[1]);
 	p->sync_fd = sync[0]; /* CleanupContainer closes it */
 	if (rc < 0)
@@ -356,7 +405,10 @@ static int exec_start_process(struct cn_launch *l, struct cn_error *err)
 		return -1;
 	}
 	umask(cfg->umask_set ? cfg->umask : 022);
-	if (cn_close_fds_on_exec(3, err) < 0)
+	/* --tty: the launch's own, made here as the container's user, in the container's devpts */
+	if (cfg->terminal && cn_native_send_new_terminal(l, err) < 0)
+		return -1;
+	if (cn_close_fds_on_exec(3 + l->opts.preserve_fds, err) < 0)
 		return -1;
 	cn_reset_signals();
 	/* Last (no_new_privs): the filter then only has to allow what the command itself does. */

@@ -18,7 +18,9 @@
 
 static const char usage_text[] =
 	"Usage: cnlaunch [OPTIONS] [--] [COMMAND [ARG...]]\n"
-	"       cnlaunch exec (--id NAME | --pid PID) [--user UID[:GID]] [--env KEY=VALUE] [--cwd DIR] -- COMMAND [ARG...]\n"
+	"       cnlaunch exec (--id NAME | --pid PID) [--user UID[:GID]] [--env KEY=VALUE] [--cwd DIR]\n"
+	"                     [--sub-cgroup PATH] [-t] [--console-size ROWSxCOLS] [--console-socket PATH]\n"
+	"                     [--pidfd-socket PATH] [--preserve-fds N] -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND in a new container through the ten engine Operations stages\n"
 	"(Config ... CleanupHost), each marked with a USDT probe for cntrace.\n"
@@ -84,7 +86,11 @@ static const char usage_text[] =
 	"PID): its namespaces, cgroups, user, capabilities, no_new_privs, seccomp, environment and\n"
 	"working directory; --user (a setuid run: only the caller), --env and --cwd change them.\n"
 	"Signals are forwarded to COMMAND. Options: --id, --pid, --user, --env, --cwd, --flow,\n"
-	"--print-config, -v.\n"
+	"--print-config, -v; -t, --console-size, --console-socket, --pidfd-socket and\n"
+	"--preserve-fds as for a launch; and\n"
+	"  --sub-cgroup PATH     run COMMAND in PATH beneath the container's cgroup in each of its\n"
+	"                        hierarchies (relative, at most 4 names of A-Z a-z 0-9 _ . -); made\n"
+	"                        when missing, removed when the exec ends and nothing runs in it\n"
 	"\n"
 	"Exit status: the command's; 128+N when a signal N killed it; 125 when cnlaunch\n"
 	"failed (one line on stderr says which stage, path and syscall); 126 when COMMAND\n"
@@ -96,7 +102,7 @@ enum {
 	OPT_PRINT_CONFIG, OPT_VERSION, OPT_CONSOLE_SIZE, OPT_CONSOLE_SOCKET, OPT_PIDFD_SOCKET, OPT_PRESERVE_FDS,
 	OPT_UMASK, OPT_SCHEDULER, OPT_NICE, OPT_IOPRIO, OPT_GROUP_ADD,
 	OPT_MEMORY, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_PATH, OPT_CGROUP_MANAGER,
-	OPT_ID, OPT_PID,
+	OPT_ID, OPT_PID, OPT_SUB_CGROUP,
 };
 
 static const struct option long_options[] = {
@@ -133,6 +139,7 @@ static const struct option long_options[] = {
 	{"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
 	{"id", required_argument, NULL, OPT_ID},
 	{"pid", required_argument, NULL, OPT_PID},
+	{"sub-cgroup", required_argument, NULL, OPT_SUB_CGROUP},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -171,7 +178,8 @@ static int push(struct cn_strv *sv, const char *arg, struct cn_error *err)
 static bool exec_option(int c)
 {
 	static const int allowed[] = {OPT_ID, OPT_PID, OPT_USER, OPT_ENV, OPT_CWD, OPT_FLOW, OPT_PRINT_CONFIG,
-				      'v', 'h', OPT_VERSION, ':', '?'};
+				      OPT_SUB_CGROUP, 't', OPT_CONSOLE_SIZE, OPT_CONSOLE_SOCKET, OPT_PIDFD_SOCKET,
+				      OPT_PRESERVE_FDS, 'v', 'h', OPT_VERSION, ':', '?'};
 
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		if (c == allowed[i])
@@ -193,7 +201,7 @@ static int check_exec_options(const struct cn_options *o, const char *launch_onl
 
 int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_error *err)
 {
-	const char *launch_only = NULL;
+	const char *launch_only = NULL, *problem;
 	int c, flow, idx = -1;
 	uint32_t pid;
 
@@ -223,6 +231,11 @@ int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_erro
 			if (cn_parse_u32(optarg, INT32_MAX, &pid) < 0 || pid == 0)
 				return cn_fail(err, 0, "--pid: \"%s\" is not a process id", optarg);
 			o->exec_pid = (pid_t)pid;
+			break;
+		case OPT_SUB_CGROUP:
+			if ((problem = cn_cgroup_sub_path_problem(optarg)))
+				return cn_fail(err, 0, "--sub-cgroup: \"%.80s\" %s", optarg, problem);
+			o->sub_cgroup = optarg;
 			break;
 		case OPT_ROOTFS:
 			if (optarg[0] != '/')
@@ -312,6 +325,9 @@ int cn_options_parse(struct cn_options *o, int argc, char **argv, struct cn_erro
 		return check_exec_options(o, launch_only, err) < 0 ? -1 : CN_OPTIONS_RUN;
 	if (o->exec_pid)
 		return cn_fail(err, 0, "--pid: an option of exec (cnlaunch exec --pid PID -- COMMAND)");
+	if (o->sub_cgroup)
+		return cn_fail(err, 0, "--sub-cgroup: an option of exec (cnlaunch exec --id NAME --sub-cgroup PATH -- "
+				       "COMMAND); a launch's cgroup is --cgroup-path");
 	return CN_OPTIONS_RUN;
 }
 

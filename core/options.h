@@ -33,6 +33,7 @@ struct cn_options {
 	const char *id; /* --id: a launch records its state under it; an exec joins the container of that id */
 	bool exec;      /* `cnlaunch exec`: run the command in a running container (state.h, exec.c) */
 	pid_t exec_pid; /* exec --pid: that container by its host pid */
+	const char *sub_cgroup; /* exec --sub-cgroup: the command's cgroup, beneath the container's */
 	char **command; /* NULL-terminated; NULL when none was given */
 };
 

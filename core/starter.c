@@ -110,6 +110,17 @@ void cn_starter_keep_only_fds(int a, int b)
 	keep_only_fds(a, b);
 }
 
+void cn_starter_keep_preserved_fds(int a, int b)
+{
+	keep_fds_from(3 + launch.opts.preserve_fds, a, b);
+}
+
+void cn_starter_release_preserved_fds(void)
+{
+	if (launch.opts.preserve_fds)
+		syscall(SYS_close_range, 3, 3 + launch.opts.preserve_fds - 1, 0);
+}
+
 /* Ctrl-C reaches the whole process group; the host helpers must finish their job anyway. */
 static void ignore_terminal_signals(void)
 {
@@ -440,7 +451,7 @@ static void stage2_main(int sync, int rpc_end)
 	pid_t rpc_pid = -1;
 
 	cn_launch_set_role(&launch, CN_ROLE_STAGE2);
-	keep_fds_from(3 + launch.opts.preserve_fds, sync, rpc_end);
+	cn_starter_keep_preserved_fds(sync, rpc_end);
 	launch.sync_fd = sync;
 	/* A launcher started with file capabilities is not dumpable, and its
 	 * /proc/PID files are root's: the master could not write this process's id
@@ -583,9 +594,8 @@ int cn_starter_spawn_container(struct cn_launch *l, struct cn_error *err)
 	}
 	close(sync[1]);
 	close(rpc[1]);
-	/* The container holds the preserved fds now: a pipe among them ends when it does. */
-	if (pid > 0 && l->opts.preserve_fds)
-		syscall(SYS_close_range, 3, 3 + l->opts.preserve_fds - 1, 0);
+	if (pid > 0)
+		cn_starter_release_preserved_fds();
 	if (pid < 0) {
 		close(sync[0]);
 		close(rpc[0]);

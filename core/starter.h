@@ -36,5 +36,11 @@ int cn_starter_as_host_root(struct cn_launch *launch, int (*op)(struct cn_launch
 pid_t cn_starter_fork(int *pidfd, struct cn_error *err);
 /* Close every fd above stderr but a and b (-1: none). */
 void cn_starter_keep_only_fds(int a, int b);
+/* --preserve-fds N, in the process that passes them on to the command: close every fd
+ * above the caller's 3 .. 3+N-1 but a and b. */
+void cn_starter_keep_preserved_fds(int a, int b);
+/* The master, once that process holds them: its own copies of 3 .. 3+N-1 go, so that a
+ * pipe among them ends when the command closes it. */
+void cn_starter_release_preserved_fds(void);
 
 #endif

@@ -339,11 +339,12 @@ class Leftovers:
             if m["mountpoint"].startswith(str(self.world.dir) + "/"):
                 subprocess.run(["umount", "-l", m["mountpoint"]], check=False,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for d in cgroups:
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        for d in cgroups:  # an exec's sub-cgroups beneath it first
+            for sub, _, _ in sorted(os.walk(d), key=lambda w: -len(w[0])):
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
 
 
 def _reap_orphans():

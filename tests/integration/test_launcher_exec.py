@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NOBODY, REPO, Status, descendants, read_cmdline, read_nspid
+from test_launcher_process import PTS_MAJOR, Receiver, crlf, pidfd_pid, popen_with, read_until, run_with
 
 STATE_DIR = Path("/run/cnlaunch")
 BUILD = Path(os.environ.get("CN_BUILD_ROOT") or REPO / "build")
@@ -117,10 +119,10 @@ def wait_for(pred, what, timeout=10.0):
 
 
 @contextlib.contextmanager
-def running(flow, *args, name=None, cmd=SLEEP):
+def running(flow, *args, name=None, cmd=SLEEP, caller_cgroups=()):
     """A container launched with --id, running cmd; yields a Container once its state says so."""
     c = Container(flow, name or new_id(), None)
-    c.popen = flow.popen("--id", c.name, "--hostname", "cnexec", *args, cmd=list(cmd))
+    c.popen = flow.popen("--id", c.name, "--hostname", "cnexec", *args, cmd=list(cmd), caller_cgroups=caller_cgroups)
 
     def up():
         if c.popen.poll() is not None:
@@ -215,6 +217,131 @@ def test_sigterm_to_cnlaunch_exec_kills_the_command(flow):
         res = flow.wait_popen(p, timeout=10)
         assert res.rc == 128 + signal.SIGTERM, res
         assert time.monotonic() - start < 5
+
+
+# --------------------------------------------------------------------------
+# the process features of a launch, for an exec: --tty, --console-size, --console-socket,
+# --pidfd-socket, --preserve-fds (test_launcher_process.py shows them on a launch)
+
+
+def test_exec_tty_is_a_new_pty_the_command_owns(flow):
+    """The container itself has no terminal: the exec's pty is the first of the container's devpts,
+    stdin, stdout and stderr of the command, and its user's."""
+    with running(flow) as c:
+        out = c.exec(["sh", "-c", "tty; test -t 0 -a -t 1 -a -t 2 && echo all-three; id -u; stat -L -c %u /proc/self/fd/0"],
+                     "-t").ok()
+        want = "0" if flow.name == "root" else str(NOBODY)
+        assert crlf(out).split() == ["/dev/pts/0", "all-three", want, want], out
+        # the control: without -t an exec's stdio is the caller's, no terminal
+        assert c.exec(["sh", "-c", "test -t 0 || test -t 1 || test -t 2 || echo none"]).ok() == "none\n"
+
+
+def test_exec_tty_lives_in_the_containers_devpts(flow):
+    """Seen from the host: the command's stdin is a pty of the container's own devpts instance
+    (made by the joined process inside the container), not one of the host's."""
+    with running(flow) as c:
+        p = c.exec_popen(["sleep", "30"], "-t")
+        try:
+            pid = _exec_command_pid(p, ["sleep", "30"])
+            tty = os.stat("/proc/%d/fd/0" % pid)
+            container_pts = os.stat("/proc/%d/root/dev/pts/ptmx" % c.init_pid)
+            assert os.major(tty.st_rdev) == PTS_MAJOR and os.minor(tty.st_rdev) == 0, tty
+            assert tty.st_dev == container_pts.st_dev != os.stat("/dev/pts/ptmx").st_dev, (tty, container_pts)
+        finally:
+            p.send_signal(signal.SIGTERM)
+            res = flow.wait_popen(p)
+        assert res.rc == 128 + signal.SIGTERM, res
+
+
+def test_exec_console_size(flow):
+    with running(flow) as c:
+        assert c.exec(["stty", "size"], "-t", "--console-size", "31x107").ok() == "31 107\r\n"
+        c.exec(["true"], "-t", "--console-size", "0x80").refused("--console-size")
+
+
+def test_exec_console_socket_receives_the_pty_master(flow):
+    r = Receiver(flow, "console.sock")
+    master = None
+    try:
+        with running(flow) as c:
+            c.exec(["true"], "--console-socket", r.path).refused("--console-socket", "--tty")
+            p = c.exec_popen(["sh", "-c", 'read line; echo "got:$line"; exit 7'], "-t", "--console-socket", r.path)
+            try:
+                payload, fds = r.receive()
+                assert payload == b"/dev/pts/0" and len(fds) == 1, (payload, fds)
+                master = fds[0]
+                os.write(master, b"from-host\n")
+                read_until(master, b"got:from-host")
+            finally:
+                res = flow.wait_popen(p)
+            assert res.rc == 7 and res.out == "", "the pty went to the socket: nothing to relay\n%s" % res
+    finally:
+        if master is not None:
+            os.close(master)
+        r.close()
+
+
+def test_exec_pidfd_socket_receives_a_pidfd_of_the_command(flow):
+    r = Receiver(flow, "pidfd.sock")
+    pidfd = None
+    try:
+        with running(flow) as c:
+            p = c.exec_popen(["sleep", "30"], "--pidfd-socket", r.path)
+            try:
+                payload, fds = r.receive()
+                assert len(fds) == 1 and payload.isdigit(), (payload, fds)
+                pidfd = fds[0]
+                pid = int(payload)
+                assert pidfd_pid(pidfd) == pid == _exec_command_pid(p, ["sleep", "30"])
+                assert os.readlink("/proc/%d/ns/pid" % pid) == c.host_ns("pid"), "not in the container's pid ns"
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            finally:
+                res = flow.wait_popen(p)
+            assert res.rc == 128 + signal.SIGKILL, res
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+        r.close()
+
+
+@pytest.mark.parametrize("n", [0, 2])
+def test_exec_preserve_fds_passes_exactly_fds_3_to_3_plus_n(flow, n):
+    """The caller holds 3, 4, 5 and 7: the command gets 3 .. 3+n-1 (ls's own directory fd is the next)."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with running(flow) as c:
+            res = run_with(flow, "exec", "--id", c.name, "--preserve-fds", n, cmd=["/bin/ls", "/proc/self/fd"],
+                           fds={3: w, 4: null, 5: null, 7: null}, rootfs=False)
+    finally:
+        for fd in (r, w, null):
+            os.close(fd)
+    assert sorted(int(x) for x in res.ok().split()) == list(range(3 + n + 1)), res
+
+
+def test_exec_preserved_fds_are_the_callers_and_end_with_the_command(flow):
+    """What the command writes to fd 3 reaches the caller's pipe, and once the command closes it the
+    pipe ends while cnlaunch exec still runs: no launcher process keeps a copy."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        with running(flow) as c:
+            p = popen_with(flow, "exec", "--id", c.name, "--preserve-fds", 1, fds={3: w}, rootfs=False,
+                           cmd=["/bin/sh", "-c", "echo up >&3; exec 3>&-; exec sleep 30"])
+            os.close(w)
+            w = None
+            try:
+                assert read_until(r, b"up\n") == b"up\n"
+                ready, _, _ = select.select([r], [], [], 5)
+                assert ready and os.read(r, 100) == b"", "fd 3's pipe did not end: a launcher process holds a copy"
+                assert p.poll() is None, "cnlaunch exec ended early"
+            finally:
+                p.send_signal(signal.SIGTERM)
+                res = flow.wait_popen(p)
+            assert res.rc == 128 + signal.SIGTERM, res
+    finally:
+        for fd in (r, w):
+            if fd is not None:
+                os.close(fd)
 
 
 # --------------------------------------------------------------------------

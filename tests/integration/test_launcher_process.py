@@ -75,15 +75,15 @@ def abort(flow, p):
 # ---------------------------------------------------------------- launching with extra fds
 
 
-def popen_with(flow, *args, cmd, fds=None, groups=None, stdin=subprocess.DEVNULL):
+def popen_with(flow, *args, cmd, fds=None, groups=None, stdin=subprocess.DEVNULL, rootfs=True):
     """flow.popen, but the caller holds fds[n] as its fd n and no other fd above stderr,
     (groups) has these supplementary groups instead of none, and (stdin) this stdin;
-    finish with flow.wait_popen."""
+    rootfs=False for an exec; finish with flow.wait_popen."""
     fds = fds or {}
     # Above every target first, so that placing one never overwrites another's source.
     high = {n: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 100) for n, src in fds.items()}
     place = " ".join("%d>&%d %d>&-" % (n, h, h) for n, h in sorted(high.items()))
-    argv = flow.argv(args, cmd)
+    argv = flow.argv(args, cmd, rootfs=rootfs)
     caller = flow._caller(argv)
     if groups is not None:
         caller = [("--groups=" + ",".join(map(str, groups))) if a == "--clear-groups" else a for a in caller]
@@ -100,8 +100,8 @@ def popen_with(flow, *args, cmd, fds=None, groups=None, stdin=subprocess.DEVNULL
     return p
 
 
-def run_with(flow, *args, cmd, fds=None, groups=None):
-    return flow.wait_popen(popen_with(flow, *args, cmd=cmd, fds=fds, groups=groups))
+def run_with(flow, *args, cmd, fds=None, groups=None, rootfs=True):
+    return flow.wait_popen(popen_with(flow, *args, cmd=cmd, fds=fds, groups=groups, rootfs=rootfs))
 
 
 # ---------------------------------------------------------------- unix sockets that receive an fd

@@ -61,3 +61,25 @@ def test_traced_exec_shows_its_stages_and_the_joined_process_final_creds(flow, c
             assert {(r.stage, r.role) for r in trace.raises()} <= {
                 (None, "master"), ("Config", "master"), ("CreateContainer", "master")}
         trace.assert_policy()
+
+
+@pytest.mark.parametrize("flow", ["root", "setuid"], indirect=True)
+def test_traced_exec_sub_cgroup_is_made_in_createcontainer_and_removed_in_cleanupcontainer(flow, cntrace, world):
+    """exec --sub-cgroup: the master's mkdir in CreateContainer (a setuid master with euid 0 there,
+    as for the container's cgroups), its rmdir in CleanupContainer; nothing of it in STAGE1's
+    PrepareConfig or CleanupHost, and the built-in policy holds."""
+    with running(flow, "--pids-limit", "20") as c:
+        trace = cntrace.run(["true"], launcher=flow.binary, flow=flow.name,
+                            launch_args=["exec", "--id", c.name, "--sub-cgroup", "jobs"], check=True,
+                            cwd=world.dir, as_user=None if flow.name == "root" else NOBODY)
+        assert trace.exit_code == 0, trace.stderr
+
+        def dirs_made_and_removed(stage, role):
+            calls = trace.stage(stage, role=role).syscalls()
+            return sum(calls[n].count for n in ("mkdir", "mkdirat") if n in calls), \
+                calls["rmdir"].count if "rmdir" in calls else 0
+        assert dirs_made_and_removed("CreateContainer", "master")[0] >= 1
+        assert dirs_made_and_removed("CleanupContainer", "master")[1] >= 1
+        for stage, role in (("PrepareConfig", "stage1"), ("CleanupHost", "cleanup_host")):
+            assert dirs_made_and_removed(stage, role) == (0, 0), stage
+        trace.assert_policy()

@@ -4,7 +4,7 @@
  * and legacy machines (tests/unit/data/, given as argv[1]), a process's cgroup
  * in each hierarchy, and the configuration of cgroups: linux.resources,
  * linux.cgroupsPath and the options --memory, --pids-limit, --cpus,
- * --cgroup-path and --cgroup-manager.
+ * --cgroup-path and --cgroup-manager; exec --sub-cgroup's PATH.
  */
 #define _GNU_SOURCE
 #include <CUnit/Basic.h>
@@ -315,6 +315,28 @@ static void test_cgroups_path_problems(void)
 	CU_ASSERT_PTR_NOT_NULL(cn_cgroups_path_problem("//a"));
 }
 
+static void test_sub_cgroup_path_problems(void)
+{
+	static const char *const good[] = {"a", "jobs/web", "a.b/c..d/_-/x9", "a/b/c/d"};
+	static const char *const bad[][2] = {
+		{"", "is empty"}, {"/a", "is absolute"}, {"..", "\"..\""}, {"a/../b", "\"..\""}, {"./a", "\".\""},
+		{"a//b", "empty component"}, {"a/", "ends with /"}, {"a b", "a character other than"},
+		{"a/*", "a character other than"}, {"a/b/c/d/e", "more than 4 levels"},
+		{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "longer than 64 bytes"},
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CU_ASSERT_PTR_NULL(cn_cgroup_sub_path_problem(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *why = cn_cgroup_sub_path_problem(bad[i][0]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+		if (!strstr(why, bad[i][1])) {
+			fprintf(stderr, "\n  \"%s\": expected \"%s\" in \"%s\"\n", bad[i][0], bad[i][1], why);
+			CU_FAIL("sub-cgroup path problem");
+		}
+	}
+}
+
 /* argv -> options -> the configuration's cgroup fields; -1 when either refused (err says why). */
 static int options_to_config(struct cn_config *cfg, struct cn_error *err, ...)
 {
@@ -425,6 +447,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "config parses the cgroup fields", test_config_parses_the_cgroup_fields);
 	CU_add_test(s, "config refuses limits it cannot apply", test_config_refuses_limits_it_cannot_apply);
 	CU_add_test(s, "cgroups path problems", test_cgroups_path_problems);
+	CU_add_test(s, "sub-cgroup path problems", test_sub_cgroup_path_problems);
 	CU_add_test(s, "options set the cgroup fields", test_options_set_the_cgroup_fields);
 	CU_add_test(s, "options refuse bad values", test_options_refuse_bad_values);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -347,8 +347,20 @@ static void test_exec_options_parse_and_refuse(void)
 
 	CU_ASSERT_EQUAL(parse(&o, &err, 8, "exec", "--rootfs", "/r", "--id", "x", "--", "id"), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exec: --rootfs is an option of a launch"));
-	CU_ASSERT_EQUAL(parse(&o, &err, 5, "-t", "exec", "--id", "x"), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exec: --tty is an option of a launch"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 6, "--hostname", "h", "exec", "--id", "x"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exec: --hostname is an option of a launch"));
+	/* the launch's process features and --sub-cgroup are exec's too */
+	CU_ASSERT_EQUAL(parse(&o, &err, 17, "exec", "-t", "--console-size", "3x4", "--console-socket", "/c",
+			      "--pidfd-socket", "/p", "--preserve-fds", "2", "--sub-cgroup", "jobs/a", "--id", "x", "--",
+			      "id"), 0);
+	CU_ASSERT_TRUE(o.exec && o.tty && o.preserve_fds == 2 && strcmp(o.sub_cgroup, "jobs/a") == 0 &&
+		       strcmp(o.console_size, "3x4") == 0 && strcmp(o.console_socket, "/c") == 0 &&
+		       strcmp(o.pidfd_socket, "/p") == 0);
+	cn_options_free(&o);
+	CU_ASSERT_EQUAL(parse(&o, &err, 8, "exec", "--sub-cgroup", "../x", "--id", "x", "--", "id"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--sub-cgroup: \"../x\" has a \".\" or \"..\" component"));
+	CU_ASSERT_EQUAL(parse(&o, &err, 5, "--sub-cgroup", "jobs", "--", "id"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--sub-cgroup: an option of exec"));
 	CU_ASSERT_EQUAL(parse(&o, &err, 4, "exec", "--id", "x"), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exec: no command"));
 	CU_ASSERT_EQUAL(parse(&o, &err, 3, "exec", "true"), -1);
