@@ -318,6 +318,18 @@ def load_trace(path):
         return json.load(f)
 
 
+def load_head(path):
+    """The members of a trace before "syscall_log", its last (a --syscalls full log can be far larger
+    than the rest: this reads only up to it, as a streaming reader would)."""
+    head = b""
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b'  "syscall_log": '):
+                return json.loads(head.rstrip().rstrip(b",") + b"\n}")
+            head += line
+    return json.loads(head)
+
+
 def lost(trace):
     return trace["tracer"]["lost_events"]
 

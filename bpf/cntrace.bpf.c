@@ -3,10 +3,12 @@
  * The kernel side of cntrace: follows the processes of one launch and tags
  * everything they do with the stage instance and the phase they are in.
  *
- * Hot path (every syscall on the machine): one task map look-up; for a tracked
- * task a per-CPU count and a cred pointer compare. A cred snapshot is taken
- * only when the pointer moved (commit_creds always installs a new cred), at
- * stage entry and exit, at fork, exec and exit.
+ * Hot path (every syscall on the machine): one task storage look-up, which for
+ * an untracked task is a NULL pointer in its task_struct; for a tracked task a
+ * plain increment of a counter only it writes, and a cred pointer compare. A
+ * cred snapshot is taken only when the pointer moved (commit_creds always
+ * installs a new cred), at stage entry and exit, at fork, exec and exit. The
+ * counts leave the task as records when its (stage instance, phase) changes.
  *
  * Programs: tp_btf sys_exit (counts, cred changes), sys_enter (only with
  * --syscalls full), task_newtask + sched_process_fork (children), exec, exit,
@@ -28,37 +30,62 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_EXIT_GROUP 231
 #define NR_PRCTL 157   /* PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP: no new cred */
 #define NR_SECCOMP 317 /* SECCOMP_SET_MODE_*: no new cred */
+#define ARG0(regs) ((regs)->di) /* the first argument, still in the saved registers at exit */
+#define ARG1(regs) ((regs)->si)
+#define NR_PIVOT_ROOT 155 /* the boundaries of phase detection */
+#define NR_CHROOT 161
+#define NR_UNSHARE 272
+#define NR_SETNS 308
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_EXIT 93
 #define NR_EXIT_GROUP 94
 #define NR_PRCTL 167
 #define NR_SECCOMP 277
+#define ARG0(regs) ((regs)->orig_x0)
+#define ARG1(regs) ((regs)->regs[1])
+#define NR_PIVOT_ROOT 41
+#define NR_CHROOT 51
+#define NR_UNSHARE 97
+#define NR_SETNS 268
 #else
 #error "cntrace.bpf.c: syscall numbers for this architecture are missing"
 #endif
 #define MAX_ERRNO 4095
 /*
- * The syscall log wakes its reader only once CN_TR_LOG_WAKEUP bytes wait: a
+ * The syscall log wakes its reader only when CN_TR_LOG_WAKEUP bytes wait: a
  * wake-up per record (an irq_work and a reschedule of the reader) cost the
  * traced process more than everything else at storm rates (--syscalls full ran
- * ~10x slower than untraced). What is left below the mark at the end is read
- * after the launch (trace/tracer.c consumes the rings once more).
+ * ~10x slower than untraced). The reader polls every few milliseconds besides,
+ * and reads the rings once more after the launch (trace/tracer.c).
  */
 #define CN_TR_LOG_WAKEUP (256 << 10)
 #define PFA_NO_NEW_PRIVS 0
+#define PR_SET_SECCOMP 22
+#define PR_SET_NO_NEW_PRIVS 38
 
 /* Set by user space before load. */
 const volatile bool full_syscalls = false;
+/*
+ * The events ring wakes its reader only when this many bytes wait (user space
+ * sets a quarter of the ring): the reader polls every few milliseconds anyway.
+ * A wake-up is an irq_work, a self-IPI, which in a VM is an exit to the
+ * hypervisor: one per record cost a fork/exec storm more than the rest of the
+ * tracing together.
+ */
+const volatile __u64 events_wakeup = 1;
 
 /* Stage instances and phases share one counter; user space seeds CN_TR_SEED_PHASE. */
 __u32 next_id = CN_TR_FIRST_ID;
-/* The next free row of slot_counts; user space gives row CN_TR_SEED_SLOT to the seed. */
-__u32 next_slot = CN_TR_SEED_SLOT + 1;
 
+/*
+ * The tracked threads: task storage, so "is this task ours" is a pointer in
+ * its task_struct (no hash of the tid on every syscall of the machine), and the
+ * state goes away with the task. User space seeds the first one with a pidfd.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct cn_task);
 } tasks SEC(".maps");
 
@@ -72,28 +99,20 @@ struct {
 	__uint(max_entries, 4096); /* user space grows it for --syscalls full */
 } syscall_log SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 32768);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cn_sc_key);
-	__type(value, struct cn_sc_val);
-} counts SEC(".maps");
+/*
+ * Wake the reader when the record of `size` bytes just reserved takes what
+ * waits in ring past `mark`: once, at the crossing, not at every record above
+ * it (a reader that lags would get an irq_work per record, and the producer
+ * would pay for each).
+ */
+static __always_inline __u64 wakeup_at(void *ring, __u64 mark, __u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CN_TR_SLOTS * CN_TR_NR_MAX);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct cn_sc_val);
-} slot_counts SEC(".maps");
+	return avail >= mark && avail < mark + size + 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CN_TR_SLOTS);
-	__type(key, __u32);
-	__type(value, struct cn_sc_key); /* nr unused */
-} slot_keys SEC(".maps");
+#define wakeup(size) wakeup_at(&events, events_wakeup, size)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -123,31 +142,15 @@ static __always_inline __u32 new_id(void)
 	return __sync_fetch_and_add(&next_id, 1);
 }
 
-/* (pid, instance, phase) of t changed: give it a fresh row of syscall counters. */
-static __always_inline void new_slot(struct cn_task *t)
+/* The state of a tracked task; NULL for every other task of the machine. */
+static __always_inline struct cn_task *tracked(struct task_struct *task)
 {
-	__u32 slot = __sync_fetch_and_add(&next_slot, 1);
-	struct cn_sc_key *key;
-
-	if (slot >= CN_TR_SLOTS) {
-		t->slot = CN_TR_NO_SLOT;
-		return;
-	}
-	key = bpf_map_lookup_elem(&slot_keys, &slot);
-	if (!key) {
-		t->slot = CN_TR_NO_SLOT;
-		return;
-	}
-	key->pid = t->pid;
-	key->instance = t->instance;
-	key->phase = t->phase;
-	key->nr = 0;
-	t->slot = slot;
+	return bpf_task_storage_get(&tasks, task, NULL, 0);
 }
 
-static __always_inline struct cn_task *tracked(__u32 tid)
+static __always_inline struct cn_task *tracked_current(void)
 {
-	return bpf_map_lookup_elem(&tasks, &tid);
+	return tracked(bpf_get_current_task_btf());
 }
 
 static __always_inline __u32 current_tid(void)
@@ -209,39 +212,78 @@ static __always_inline void fill_hdr(struct cn_ev_hdr *h, __u32 type, const stru
 	__builtin_memset(h->pad, 0, sizeof(h->pad));
 }
 
-static __always_inline void count_syscall(const struct cn_task *t, __s32 nr, long ret)
+/*
+ * Send what t counted since the last flush, under its current (pid, stage
+ * instance, phase), and start from zero: called before any of the three
+ * changes, at exit, when the table is full and before an error count wraps.
+ */
+static __always_inline void flush_counts(struct cn_task *t, __u32 tid)
 {
-	struct cn_sc_key key = { .pid = t->pid, .instance = t->instance, .phase = t->phase, .nr = nr };
-	__u64 err = ret < 0 && ret >= -MAX_ERRNO;
-	struct cn_sc_val first = { .count = 1, .errors = err };
-	struct cn_sc_val *v;
+	struct cn_ev_counts *e;
 
-	if (t->slot < CN_TR_SLOTS && nr >= 0 && nr < CN_TR_NR_MAX) { /* the fast path: an array row */
-		__u32 idx = t->slot * CN_TR_NR_MAX + (__u32)nr;
+	if (!t->counted)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		fill_hdr(&e->h, CN_EV_COUNTS, t, tid, -1);
+		__builtin_memcpy(e->ent, t->counts, sizeof(e->ent));
+		bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
+	} else {
+		lose(CN_LOSS_EVENTS); /* the same ring, the same remedy: a bigger --ring-buffer-size */
+	}
+	__builtin_memset(t->counts, 0, sizeof(t->counts));
+	t->counted = 0;
+}
 
-		v = bpf_map_lookup_elem(&slot_counts, &idx);
-		if (v) {
-			__sync_fetch_and_add(&v->count, 1);
-			if (err)
-				__sync_fetch_and_add(&v->errors, 1);
+/* Where nr's counter lives first (Fibonacci hashing: read and write, 0 and 1, get slots apart). */
+static __always_inline __u32 count_slot(__s32 nr)
+{
+	return ((__u32)nr * 0x9e3779b1u) >> (32 - CN_TR_COUNTS_BITS);
+}
+
+/*
+ * A number not at its first slot: look at the next few, take a free one, or
+ * flush and start over. A short probe keeps the programs quick to verify (the
+ * verifier walks every iteration); a flush more often is cheap.
+ */
+static __always_inline void count_probe(struct cn_task *t, __s32 nr, __u32 err, __u32 first)
+{
+	struct cn_count_ent *c;
+
+	for (__u32 k = 0; k < CN_TR_PROBES; k++) {
+		c = &t->counts[(first + k) & (CN_TR_COUNTS - 1)];
+		if (c->count && c->nr == nr) {
+			c->count++;
+			c->errors += err;
+			if (c->errors == 0xffffffffu)
+				flush_counts(t, current_tid());
 			return;
 		}
+		if (!c->count)
+			goto take;
 	}
-	v = bpf_map_lookup_elem(&counts, &key);
-	if (v) {
-		v->count++;
-		v->errors += err;
+	flush_counts(t, current_tid()); /* the neighbourhood is full */
+	c = &t->counts[first & (CN_TR_COUNTS - 1)];
+take:
+	c->nr = nr;
+	c->count = 1;
+	c->errors = err;
+	t->counted++;
+}
+
+/* The hot path: no atomics (only this thread writes its table), no map but its own storage. */
+static __always_inline void count_syscall(struct cn_task *t, __s32 nr, long ret)
+{
+	__u32 err = ret < 0 && ret >= -MAX_ERRNO;
+	__u32 first = count_slot(nr);
+	struct cn_count_ent *c = &t->counts[first & (CN_TR_COUNTS - 1)];
+
+	if (c->nr == nr && c->count && !(err && c->errors == 0xfffffffeu)) {
+		c->count++;
+		c->errors += err;
 		return;
 	}
-	if (bpf_map_update_elem(&counts, &key, &first, BPF_NOEXIST) == 0)
-		return;
-	v = bpf_map_lookup_elem(&counts, &key); /* lost a race with another CPU */
-	if (v) {
-		v->count++;
-		v->errors += err;
-		return;
-	}
-	lose(CN_LOSS_COUNTS);
+	count_probe(t, nr, err, first);
 }
 
 /* The cred pointer moved since we last looked: send the new creds. */
@@ -260,7 +302,7 @@ static __always_inline void send_creds(struct cn_task *t, struct task_struct *ta
 	fill_hdr(&e->h, type, t, tid, nr);
 	e->ret = ret;
 	snap_creds(task, &e->creds);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 }
 
 static __always_inline void log_syscall(const struct cn_task *t, __u32 tid, __s32 nr, long ret, bool no_return)
@@ -284,38 +326,124 @@ static __always_inline void log_syscall(const struct cn_task *t, __u32 tid, __s3
 	e->ret = ret;
 	e->no_return = no_return;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&syscall_log, BPF_RB_AVAIL_DATA) >= CN_TR_LOG_WAKEUP ?
-				      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, wakeup_at(&syscall_log, CN_TR_LOG_WAKEUP, sizeof(*e)));
+}
+
+/*
+ * no_new_privs and the seccomp mode live in the task, not in its cred: only
+ * these calls change them (any prctl made every busybox start send its creds).
+ */
+static __always_inline bool task_flags_changed(struct pt_regs *regs, __s32 nr, long ret)
+{
+	if (ret < 0)
+		return false;
+	if (nr == NR_SECCOMP)
+		return true;
+	return nr == NR_PRCTL && (ARG0(regs) == PR_SET_NO_NEW_PRIVS || ARG0(regs) == PR_SET_SECCOMP);
+}
+
+/*
+ * Phase detection (cntrace exec of any launcher): the boundaries a launcher
+ * crosses that no other record shows. Checked only for a tracked task, after
+ * its count, and the numbers first: every other syscall pays four compares.
+ */
+static __always_inline bool is_boundary(__s32 nr)
+{
+	return nr == NR_UNSHARE || nr == NR_SETNS || nr == NR_PIVOT_ROOT || nr == NR_CHROOT;
+}
+
+#define NSFS_MAGIC 0x6e736673
+
+/* Before Linux 6.18 the type lived in the operations, not in ns_common. */
+struct proc_ns_operations___typed {
+	int type;
+} __attribute__((preserve_access_index));
+
+struct ns_common___ops {
+	const struct proc_ns_operations___typed *ops;
+} __attribute__((preserve_access_index));
+
+/* The CLONE_NEW* of the namespace file open at fd (setns with nstype 0 joins whatever it is); 0 if none. */
+static __always_inline __u64 ns_type_of_fd(struct task_struct *task, int fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	struct inode *inode;
+	void *ns;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != NSFS_MAGIC)
+		return 0;
+	ns = BPF_CORE_READ(inode, i_private);
+	if (bpf_core_field_exists(struct ns_common, ns_type))
+		return BPF_CORE_READ((struct ns_common *)ns, ns_type);
+	return BPF_CORE_READ((struct ns_common___ops *)ns, ops, type);
+}
+
+/* A boundary syscall succeeded: what it crossed into, with the creds after it. */
+static __always_inline void send_boundary(struct cn_task *t, struct task_struct *task, struct pt_regs *regs,
+					  __s32 nr)
+{
+	struct cn_ev_boundary *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		lose(CN_LOSS_EVENTS);
+		return;
+	}
+	fill_hdr(&e->h, CN_EV_BOUNDARY, t, current_tid(), nr);
+	e->ns_flags = 0;
+	e->fd = -1;
+	e->pad = 0;
+	e->path[0] = '\0';
+	e->path2[0] = '\0';
+	if (nr == NR_UNSHARE) {
+		e->ns_flags = ARG0(regs);
+	} else if (nr == NR_SETNS) {
+		e->fd = (__s32)ARG0(regs);
+		e->ns_flags = ARG1(regs) ? ARG1(regs) : ns_type_of_fd(task, e->fd);
+	} else {
+		bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)ARG0(regs));
+		if (nr == NR_PIVOT_ROOT)
+			bpf_probe_read_user_str(e->path2, sizeof(e->path2), (const void *)ARG1(regs));
+	}
+	snap_creds(task, &e->creds);
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(cn_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = current_tid();
-	struct cn_task *t = tracked(tid);
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
+	/* a direct BTF load, no helper call; first, before any branch: the verifier
+	 * checks a pointer load once per path that reaches it, each time with linear
+	 * searches of the kernel's BTF (milliseconds of cntrace's start-up) */
+	__u64 cred = (__u64)task->cred;
+	struct cn_task *t = tracked(task);
 	__s32 nr;
-	__u64 cred;
 
 	if (!t)
 		return 0;
 	nr = (__s32)regs->orig_ax;
 	count_syscall(t, nr, ret);
-	task = bpf_get_current_task_btf();
-	cred = (__u64)task->cred; /* a direct BTF load: no helper call on the hot path */
-	/* no_new_privs and the seccomp mode live in the task, not in its cred */
-	if (cred != t->cred || ((nr == NR_PRCTL || nr == NR_SECCOMP) && ret >= 0))
-		send_creds(t, task, tid, nr, ret, cred);
+	if (cred != t->cred || task_flags_changed(regs, nr, ret))
+		send_creds(t, task, current_tid(), nr, ret, cred);
+	if (ret == 0 && is_boundary(nr))
+		send_boundary(t, task, regs, nr);
 	if (full_syscalls)
-		log_syscall(t, tid, nr, ret, false);
+		log_syscall(t, current_tid(), nr, ret, false);
 	return 0;
 }
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(cn_sys_enter, struct pt_regs *regs, long id)
 {
-	__u32 tid = current_tid();
-	struct cn_task *t = tracked(tid);
+	struct cn_task *t = tracked_current();
 
 	if (!t)
 		return 0;
@@ -328,14 +456,14 @@ int BPF_PROG(cn_sys_enter, struct pt_regs *regs, long id)
 	t->args[4] = regs->r8;
 	t->args[5] = regs->r9;
 	if (id == NR_EXIT || id == NR_EXIT_GROUP)
-		log_syscall(t, tid, (__s32)id, 0, true);
+		log_syscall(t, current_tid(), (__s32)id, 0, true);
 	return 0;
 }
 
 SEC("tp_btf/task_newtask")
 int BPF_PROG(cn_task_newtask, struct task_struct *task, __u64 clone_flags)
 {
-	struct cn_task *t = tracked(current_tid());
+	struct cn_task *t = tracked_current();
 
 	if (t)
 		t->clone_flags = clone_flags;
@@ -345,29 +473,34 @@ int BPF_PROG(cn_task_newtask, struct task_struct *task, __u64 clone_flags)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(cn_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptid = parent->pid;
-	__u32 ctid = child->pid;
-	struct cn_task *pt = tracked(ptid);
+	struct cn_task *pt = tracked(parent);
 	struct cn_ev_fork *e;
-	struct cn_task c;
+	struct cn_task *c;
+	__u32 ptid, ctid;
 
 	if (!pt)
 		return 0;
-	__builtin_memcpy(&c, pt, sizeof(c));
-	c.pid = child->tgid;
-	if (child->pid == child->tgid) { /* a new process: a new phase */
-		c.phase = new_id();
-		new_slot(&c);
-	}
-	c.cred = cred_ptr(child);
-	c.clone_flags = 0;
-	c.own_instance = 0;
-	c.own_stage = 0;
-	c.flags = 0;
-	if (bpf_map_update_elem(&tasks, &ctid, &c, BPF_ANY)) {
+	ptid = parent->pid;
+	ctid = child->pid;
+	/* zeroed: no counts yet, nothing seen */
+	c = bpf_task_storage_get(&tasks, child, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c) {
 		lose(CN_LOSS_TASKS);
 		return 0;
 	}
+	c->pid = child->tgid;
+	c->phase = ctid == c->pid ? new_id() : pt->phase; /* a new process: a new phase */
+	c->instance = pt->instance;
+	c->stage = pt->stage;
+	c->role = pt->role;
+	c->depth = pt->depth;
+	__builtin_memcpy(c->stack_instance, pt->stack_instance, sizeof(c->stack_instance));
+	__builtin_memcpy(c->stack_stage, pt->stack_stage, sizeof(c->stack_stage));
+	c->cred = cred_ptr(child);
+	/* the child returns from the same clone: its log entry has the parent's entry */
+	c->enter_ts = pt->enter_ts;
+	c->nr = pt->nr;
+	__builtin_memcpy(c->args, pt->args, sizeof(c->args));
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		lose(CN_LOSS_EVENTS);
@@ -376,13 +509,13 @@ int BPF_PROG(cn_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	fill_hdr(&e->h, CN_EV_FORK, pt, ptid, task_syscall(parent));
 	e->clone_flags = pt->clone_flags;
-	e->child_pid = c.pid;
+	e->child_pid = c->pid;
 	e->child_tid = ctid;
-	e->child_phase = c.phase;
+	e->child_phase = c->phase;
 	e->pad = 0;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), child->comm);
 	snap_creds(child, &e->creds);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	pt->clone_flags = 0;
 	return 0;
 }
@@ -404,7 +537,7 @@ static __always_inline void close_stage2(struct cn_task *t, struct task_struct *
 			e->unmatched = 0;
 			__builtin_memset(e->pad, 0, sizeof(e->pad));
 			snap_creds(task, &e->creds);
-			bpf_ringbuf_submit(e, 0);
+			bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 		} else {
 			lose(CN_LOSS_EVENTS);
 		}
@@ -415,34 +548,27 @@ static __always_inline void close_stage2(struct cn_task *t, struct task_struct *
 	t->own_instance = 0;
 	t->own_stage = 0;
 	t->role = CN_TR_ROLE_CONTAINER;
-	new_slot(t);
 }
+
+/* The --stage stages (cntrace exec of a launcher without probes): at the end of the file. */
+static __always_inline bool in_own_ext_stage(const struct cn_task *t);
+static __always_inline void leave_ext_stages(struct cn_task *t, __u32 tid);
+static __always_inline void pop_stage(struct cn_task *t, __u32 tid, int stage, int role, int rc, bool by_exec);
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(cn_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tid = p->pid;
+	struct cn_task *t = tracked(p); /* a thread that exec'd keeps its storage, takes the leader's pid */
 	__u32 old = (__u32)old_pid;
 	struct cn_ev_exec *e;
-	struct cn_task *t;
-	__u32 old_phase;
+	__u32 tid, old_phase;
 
-	t = tracked(old);
 	if (!t)
 		return 0;
-	if (old != tid) { /* a thread exec'd: it takes over the leader's pid */
-		if (bpf_map_update_elem(&tasks, &tid, t, BPF_ANY)) {
-			lose(CN_LOSS_TASKS);
-			return 0;
-		}
-		bpf_map_delete_elem(&tasks, &old);
-		t = tracked(tid);
-		if (!t)
-			return 0;
-	}
+	tid = p->pid;
+	flush_counts(t, old); /* what the old image did; the execve itself counts in the new phase */
 	old_phase = t->phase;
 	t->phase = new_id();
-	new_slot(t);
 	t->cred = cred_ptr(p);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
@@ -459,28 +585,31 @@ int BPF_PROG(cn_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
 		bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 		snap_creds(p, &e->creds);
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	} else {
 		lose(CN_LOSS_EVENTS);
 	}
 	if (t->role == CN_ROLE_STAGE2)
 		close_stage2(t, p, tid);
+	leave_ext_stages(t, tid); /* a new program is in none of the --stage stages */
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(cn_exit, struct task_struct *p, bool group_dead)
 {
-	__u32 tid = p->pid;
-	struct cn_task *t = tracked(tid);
+	struct cn_task *t = tracked(p);
 	struct cn_ev_exit *e;
+	__u32 tid;
 	__s32 nr;
 
 	if (!t)
 		return 0;
+	tid = p->pid;
 	nr = task_syscall(p);
 	if (nr == NR_EXIT || nr == NR_EXIT_GROUP) /* these never reach sys_exit */
 		count_syscall(t, nr, 0);
+	flush_counts(t, tid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
 		fill_hdr(&e->h, CN_EV_EXIT, t, tid, nr);
@@ -488,11 +617,13 @@ int BPF_PROG(cn_exit, struct task_struct *p, bool group_dead)
 		e->group_dead = group_dead;
 		__builtin_memset(e->pad, 0, sizeof(e->pad));
 		snap_creds(p, &e->creds);
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	} else {
 		lose(CN_LOSS_EVENTS);
 	}
-	bpf_map_delete_elem(&tasks, &tid);
+	if (in_own_ext_stage(t))
+		pop_stage(t, tid, CN_STAGE_NONE, t->role, 0, false); /* its --stage stage ends with it */
+	/* the storage goes with the task: a delete here would cost each exit an irq_work */
 	return 0;
 }
 
@@ -500,8 +631,8 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(cn_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
-	struct cn_task *t = tracked(current_tid());
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cn_task *t = tracked(task);
 	struct cn_cap_key key;
 	struct cn_cap_val *v;
 	struct cn_cap_val first;
@@ -509,7 +640,6 @@ int BPF_PROG(cn_cap_capable, const struct cred *cred, struct user_namespace *tar
 
 	if (!t)
 		return 0;
-	task = bpf_get_current_task_btf();
 	__builtin_memset(&key, 0, sizeof(key));
 	key.pid = t->pid;
 	key.instance = t->instance;
@@ -556,7 +686,7 @@ SEC("usdt")
 int BPF_USDT(cn_usdt_role, int role, int flow)
 {
 	__u32 tid = current_tid();
-	struct cn_task *t = tracked(tid);
+	struct cn_task *t = tracked_current();
 	struct cn_ev_role *e;
 
 	if (!t || !valid_role(role))
@@ -570,12 +700,12 @@ int BPF_USDT(cn_usdt_role, int role, int flow)
 	fill_hdr(&e->h, CN_EV_ROLE, t, tid, -1);
 	e->role = (__u32)role;
 	e->flow = flow > 0 && flow < CN_FLOW__COUNT ? (__u32)flow : CN_FLOW_AUTO;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 	return 0;
 }
 
-static __always_inline void send_stage(struct cn_task *t, __u32 tid, __u32 type, __u32 parent, int stage,
-				       int role, int rc, bool unmatched)
+static __always_inline void send_stage_rec(struct cn_task *t, __u32 tid, __u32 type, __u32 parent, int stage,
+					   int role, int rc, bool unmatched, bool by_exec)
 {
 	struct cn_ev_stage *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -588,24 +718,24 @@ static __always_inline void send_stage(struct cn_task *t, __u32 tid, __u32 type,
 	e->rc = rc;
 	e->stage = (__u8)stage;
 	e->role = (__u8)role;
-	e->by_exec = 0;
+	e->by_exec = by_exec;
 	e->unmatched = unmatched;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	snap_creds(bpf_get_current_task_btf(), &e->creds);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 }
 
-SEC("usdt")
-int BPF_USDT(cn_usdt_stage_enter, int stage, int role)
+static __always_inline void send_stage(struct cn_task *t, __u32 tid, __u32 type, __u32 parent, int stage,
+				       int role, int rc, bool unmatched)
 {
-	__u32 tid = current_tid();
-	struct cn_task *t = tracked(tid);
-	__u32 parent, depth;
+	send_stage_rec(t, tid, type, parent, stage, role, rc, unmatched, false);
+}
 
-	if (!t || stage <= CN_STAGE_NONE || stage >= CN_STAGE__COUNT)
-		return 0;
-	parent = t->instance;
-	depth = t->depth;
+/* Enter a stage: what t was in goes on the stack (when there is room). Returns the stage left open below. */
+static __always_inline __u32 push_stage(struct cn_task *t, int stage)
+{
+	__u32 parent = t->instance, depth = t->depth;
+
 	if (depth < CN_TR_STACK) {
 		t->stack_instance[depth & (CN_TR_STACK - 1)] = t->instance;
 		t->stack_stage[depth & (CN_TR_STACK - 1)] = t->stage;
@@ -616,7 +746,36 @@ int BPF_USDT(cn_usdt_stage_enter, int stage, int role)
 	t->own_instance = t->instance;
 	t->own_stage = (__u8)stage;
 	t->flags &= ~CN_TASK_OWN_EXITED;
-	new_slot(t);
+	return parent;
+}
+
+/* Leave the innermost stage (1 <= t->depth <= CN_TR_STACK): resume the one below it. stage: as the probe
+ * named it; CN_STAGE_NONE: the one open. */
+static __always_inline void pop_stage(struct cn_task *t, __u32 tid, int stage, int role, int rc, bool by_exec)
+{
+	__u32 depth = t->depth - 1, top = depth;
+
+	barrier_var(top); /* the mask stays: the compiler knows depth < CN_TR_STACK, the verifier does not */
+	top &= CN_TR_STACK - 1;
+	flush_counts(t, tid);
+	send_stage_rec(t, tid, CN_EV_STAGE_EXIT, t->stack_instance[top], stage != CN_STAGE_NONE ? stage : t->stage,
+		       role, rc, false, by_exec);
+	t->instance = t->stack_instance[top];
+	t->stage = t->stack_stage[top];
+	t->depth = depth; /* own_instance stays: a STAGE2 execve after StartProcess still belongs to it */
+}
+
+SEC("usdt")
+int BPF_USDT(cn_usdt_stage_enter, int stage, int role)
+{
+	__u32 tid = current_tid();
+	struct cn_task *t = tracked_current();
+	__u32 parent;
+
+	if (!t || stage <= CN_STAGE_NONE || stage >= CN_STAGE__COUNT)
+		return 0;
+	flush_counts(t, tid);
+	parent = push_stage(t, stage);
 	if (valid_role(role))
 		t->role = (__u8)role;
 	send_stage(t, tid, CN_EV_STAGE_ENTER, parent, stage, role, 0, false);
@@ -627,11 +786,15 @@ SEC("usdt")
 int BPF_USDT(cn_usdt_stage_exit, int stage, int role, int rc)
 {
 	__u32 tid = current_tid();
-	struct cn_task *t = tracked(tid);
+	struct cn_task *t = tracked_current();
 	__u32 depth;
 
 	if (!t)
 		return 0;
+	if (in_own_ext_stage(t)) { /* a --stage entered inside this stage ends with it */
+		pop_stage(t, tid, CN_STAGE_NONE, t->role, 0, false);
+		t->flags |= CN_TASK_OWN_EXITED;
+	}
 	depth = t->depth;
 	if (t->stage != stage || t->instance == 0 || depth == 0 || depth > CN_TR_STACK) {
 		/* not the innermost open stage: record it, keep the state */
@@ -646,12 +809,70 @@ int BPF_USDT(cn_usdt_stage_exit, int stage, int role, int rc)
 		t->flags |= CN_TASK_OWN_EXITED;
 		return 0;
 	}
-	depth--;
-	send_stage(t, tid, CN_EV_STAGE_EXIT, t->stack_instance[depth & (CN_TR_STACK - 1)], stage, role, rc,
-		   false);
-	t->instance = t->stack_instance[depth & (CN_TR_STACK - 1)];
-	t->stage = t->stack_stage[depth & (CN_TR_STACK - 1)];
-	t->depth = depth; /* own_instance stays: a STAGE2 execve after StartProcess still belongs to it */
-	new_slot(t);
+	pop_stage(t, tid, stage, role, rc, false);
+	return 0;
+}
+
+/*
+ * Stages of a launcher without probes: `cntrace exec --stage NAME=BINARY:SYMBOL`
+ * puts a uprobe on the function's entry, with the stage id as its cookie. The
+ * calling thread enters the stage (what it was in stays on the stack, as with
+ * cnlaunch's stage_enter) and stays in it until it enters the next one, execs
+ * or exits; its children inherit it, as they inherit a cnlaunch stage. Calling
+ * the function again (a loop, each mount of a list) is no new stage.
+ */
+static __always_inline bool ext_stage(int stage)
+{
+	return stage >= CN_TR_EXT_STAGE_FIRST && stage < CN_TR_EXT_STAGE_FIRST + CN_TR_EXT_STAGE_MAX;
+}
+
+/* t is in a --stage stage it entered itself (it was pushed: depth >= 1). */
+static __always_inline bool in_own_ext_stage(const struct cn_task *t)
+{
+	return ext_stage(t->stage) && t->instance && t->instance == t->own_instance &&
+	       !(t->flags & CN_TASK_OWN_EXITED) && t->depth >= 1 && t->depth <= CN_TR_STACK;
+}
+
+/* At exec: leave its own (sending the exit), then what it inherited (nothing to send: another task's). */
+static __always_inline void leave_ext_stages(struct cn_task *t, __u32 tid)
+{
+	if (in_own_ext_stage(t)) {
+		pop_stage(t, tid, CN_STAGE_NONE, t->role, 0, true);
+		t->flags |= CN_TASK_OWN_EXITED;
+	}
+	for (int i = 0; i < CN_TR_STACK; i++) {
+		__u32 depth = t->depth, top;
+
+		if (!ext_stage(t->stage) || depth == 0 || depth > CN_TR_STACK)
+			break;
+		top = --depth;
+		barrier_var(top);
+		top &= CN_TR_STACK - 1;
+		t->instance = t->stack_instance[top];
+		t->stage = t->stack_stage[top];
+		t->depth = depth;
+	}
+}
+
+SEC("uprobe")
+int cn_uprobe_stage(struct pt_regs *ctx)
+{
+	int stage = (int)bpf_get_attach_cookie(ctx);
+	struct cn_task *t = tracked_current();
+	__u32 tid = current_tid(), parent;
+
+	if (!t || !ext_stage(stage))
+		return 0;
+	if (t->stage == stage && in_own_ext_stage(t))
+		return 0;
+	if (in_own_ext_stage(t)) { /* the next stage ends the one before */
+		pop_stage(t, tid, CN_STAGE_NONE, t->role, 0, false);
+		t->flags |= CN_TASK_OWN_EXITED;
+	}
+	if (t->depth >= CN_TR_STACK)
+		return 0; /* no room to come back: stay where it is (the trace shows no such stage) */
+	flush_counts(t, tid);
+	parent = push_stage(t, stage);
+	send_stage(t, tid, CN_EV_STAGE_ENTER, parent, stage, t->role, 0, false);
 	return 0;
 }

@@ -43,17 +43,28 @@ enum cn_ev_type {
 	CN_EV_STAGE_EXIT = 7,  /* USDT cnlaunch:stage_exit, or the STAGE2 execve */
 	CN_EV_ROLE = 8,        /* USDT cnlaunch:role */
 	CN_EV_SYSCALL = 9,     /* one syscall, with arguments (--syscalls full) */
+	CN_EV_COUNTS = 10,     /* syscall counts a thread flushed */
+	CN_EV_BOUNDARY = 11,   /* unshare, setns, pivot_root or chroot succeeded (phase detection) */
 };
 
 /* Indexes of the per-CPU loss counters. */
 enum cn_loss {
-	CN_LOSS_EVENTS = 0,      /* a lifecycle/privilege record did not fit the ring buffer */
+	CN_LOSS_EVENTS = 0,      /* a record (lifecycle, privilege, flushed counts) did not fit the ring */
 	CN_LOSS_SYSCALL_LOG = 1, /* a --syscalls full record did not fit its ring buffer */
-	CN_LOSS_COUNTS = 2,      /* the syscall count map was full */
+	CN_LOSS_COUNTS = 2,      /* syscall counts that could not be kept (none today: kept for the JSON) */
 	CN_LOSS_CAPS = 3,        /* the capability check map was full */
-	CN_LOSS_TASKS = 4,       /* the task map was full: a task went untracked */
+	CN_LOSS_TASKS = 4,       /* no task storage for a new task: it went untracked */
 	CN_LOSS__COUNT = 5,
 };
+
+/*
+ * Stages a user defines for a launcher without probes (`cntrace exec --stage
+ * NAME=BINARY:SYMBOL`): a uprobe on the function's entry, whose BPF cookie is
+ * the stage id. They follow the ten of core/stage.h at a distance, so that no
+ * future Operations stage collides with them. trace/stages_ext.h names them.
+ */
+#define CN_TR_EXT_STAGE_FIRST 64
+#define CN_TR_EXT_STAGE_MAX 32
 
 /* The seccomp modes, as the kernel numbers them. */
 #define CN_SECCOMP_DISABLED 0
@@ -155,7 +166,52 @@ struct cn_ev_syscall { /* --syscalls full; header syscall: the number */
 	__u8 pad[7];
 };
 
-/* The task map: one entry per tracked thread, keyed by tid. */
+/*
+ * A boundary a launcher crosses, seen at the exit of a syscall that succeeded
+ * (the other boundaries come with records that exist anyway: namespaces made by
+ * clone in CN_EV_FORK's clone_flags, execve in CN_EV_EXEC). header syscall: the
+ * number.
+ */
+struct cn_ev_boundary {
+	struct cn_ev_hdr h;
+	__u64 ns_flags;  /* unshare: its flags; setns: the CLONE_NEW* joined (from the fd when nstype is 0) */
+	__s32 fd;        /* setns: the fd; -1 otherwise */
+	__u32 pad;
+	char path[CN_TR_PATH_MAX];  /* chroot: the path; pivot_root: new_root */
+	char path2[CN_TR_PATH_MAX]; /* pivot_root: put_old */
+	struct cn_creds creds;      /* after the syscall */
+};
+
+/*
+ * Syscall counts. Each tracked thread counts its own syscalls in its task
+ * storage, in a small open-addressing table keyed by the syscall number (no
+ * atomics, no shared rows: only the thread itself writes it), and flushes the
+ * table to the events ring as a CN_EV_COUNTS record, keyed by (pid, stage
+ * instance, phase), whenever one of the three is about to change (stage enter
+ * and exit, exec, exit), when the table is full, and before an error counter
+ * could wrap. User space adds the records up; what a thread still holds when
+ * the trace ends is read from its task storage.
+ */
+#define CN_TR_COUNTS_BITS 5
+#define CN_TR_COUNTS (1u << CN_TR_COUNTS_BITS) /* distinct numbers a thread holds between flushes */
+#define CN_TR_PROBES 4 /* slots looked at for a number before the table is flushed */
+
+struct cn_count_ent {
+	__s32 nr;
+	__u32 errors;
+	__u64 count; /* 0: a free slot */
+};
+
+struct cn_ev_counts { /* header: pid, instance, phase (and stage) of the counts */
+	struct cn_ev_hdr h;
+	struct cn_count_ent ent[CN_TR_COUNTS]; /* the table as it was: entries with count 0 are free slots */
+};
+
+/*
+ * What the kernel side keeps per tracked thread, in task storage (map "tasks"):
+ * created by the fork of a tracked task (user space seeds the first one through
+ * a pidfd), freed with the task. The hot fields come first.
+ */
 struct cn_task {
 	__u64 cred;       /* the cred pointer last seen; 0 = never looked */
 	__u64 clone_flags;/* from task_newtask, for the following sched_process_fork */
@@ -168,30 +224,20 @@ struct cn_task {
 	__u8 depth;         /* open stages on the stack */
 	__u8 own_stage;
 	__u32 flags;        /* CN_TASK_* */
-	__u32 slot;         /* its row in the syscall count array, CN_TR_NO_SLOT when none is left */
-	__u32 pad2;
+	__u32 counted;      /* slots of counts[] in use */
 	__u32 stack_instance[CN_TR_STACK]; /* what to resume at each exit */
 	__u8 stack_stage[CN_TR_STACK];
 	/* --syscalls full: the syscall in flight */
 	__u64 enter_ts;
 	__s64 nr;
 	__u64 args[6];
+	/* syscall counts since the last flush: at count_slot(nr), or the next free slot after it */
+	struct cn_count_ent counts[CN_TR_COUNTS];
 };
 
 #define CN_TASK_OWN_EXITED 0x1 /* the stage in own_instance has sent its exit */
 
-/*
- * Syscall counts, fast path: a row of CN_TR_NR_MAX counters per (pid, stage
- * instance, phase), in an mmapable array; a task finds its row in `slot`. A task
- * gets a new row whenever one of the three changes; row CN_TR_SEED_SLOT is the
- * seed's. When rows run out, the counts go to the hash map below instead.
- */
-#define CN_TR_NR_MAX 512
-#define CN_TR_SLOTS 1024
-#define CN_TR_NO_SLOT 0xffffffffu
-#define CN_TR_SEED_SLOT 0
-
-/* Syscall counts: per process, stage instance, phase and number. */
+/* Syscall counts as user space keeps them: per process, stage instance, phase and number. */
 struct cn_sc_key {
 	__u32 pid;
 	__u32 instance;

@@ -6,6 +6,7 @@
  *   cntrace exec   [trace options] -- PROGRAM [ARG...]
  *   cntrace report TRACE.json
  *   cntrace check  [--policy FILE] [--format text|json] [--junit FILE] TRACE.json
+ *   cntrace seccomp-profile, diff, report --html: cli/saved.c
  *
  * Exit status of run and exec: the launch's (128+N for a signal); 125 with one
  * line when cntrace could not trace, in which case nothing ran; with --check,
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -28,6 +30,9 @@
 #include "error.h"
 #include "json.h"
 #include "policy.h"
+#include "saved.h"
+#include "spool.h"
+#include "stages_ext.h"
 #include "summary.h"
 #include "tracer.h"
 
@@ -45,14 +50,18 @@
 static const char usage_text[] =
 	"usage: cntrace run [trace options] [launch options] -- CMD [ARG...]\n"
 	"       cntrace exec [trace options] -- PROGRAM [ARG...]\n"
-	"       cntrace report TRACE.json\n"
+	"       cntrace report [--html FILE] TRACE.json\n"
 	"       cntrace check [--policy FILE] [--format text|json] [--junit FILE] TRACE.json\n"
+	"       cntrace seccomp-profile [--stage NAME] [--default-action errno|kill] [-o FILE] TRACE.json\n"
+	"       cntrace diff [--format text|json] A.json B.json\n"
+	"       (cntrace COMMAND --help: what each one does, with examples)\n"
 	"\n"
 	"trace options:\n"
 	"  --as USER             run the launch as USER (name or uid), e.g. through a setuid cnlaunch\n"
 	"  -o, --output FILE     write the JSON trace (schema cntrace.trace/1) to FILE ('-': stdout)\n"
 	"  --syscalls counts|full  counts and errors per stage and process (default), or also every\n"
-	"                        syscall with its arguments and return value\n"
+	"                        syscall with its arguments and return value (kept only with -o: it waits\n"
+	"                        in an unlinked file beside the output, and is streamed into it)\n"
 	"  --linger SEC          after the first process exits, wait up to SEC for the others (default 2)\n"
 	"  --ring-buffer-size BYTES  the events ring buffer (a power of 2, 4096 to 1073741824; default\n"
 	"                        16777216): a small one loses events under load, and the trace says so\n"
@@ -61,10 +70,16 @@ static const char usage_text[] =
 	"                        the launch; exit 1 on a violation unless the launch itself failed\n"
 	"  --format text|json    how --check reports, on stderr (default text)\n"
 	"  --junit FILE          also write the check as JUnit XML to FILE\n"
+	"  --stage NAME=BINARY:SYMBOL  (exec) a stage of a launcher without probes: a thread enters NAME\n"
+	"                        when it calls SYMBOL in BINARY (a program, a path, or a library such as\n"
+	"                        libc.so.6), and leaves it at the next stage, its exec or its exit;\n"
+	"                        repeat for more (up to 32). Without it, exec still marks the boundaries\n"
+	"                        a launcher crosses (namespaces, setns, pivot_root, chroot, the payload's exec)\n"
 	"launch options (run):\n"
 	"  --launcher PATH       the cnlaunch binary (default: $CNTRACE_LAUNCHER, next to cntrace, the build's)\n"
 	"  --flow auto|setuid|userns|root|fakeroot, --rootfs DIR, --user UID[:GID], and every other\n"
-	"  cnlaunch option: passed to cnlaunch as given\n"
+	"  cnlaunch option: passed to cnlaunch as given; `exec --id NAME` among them traces a\n"
+	"  cnlaunch exec into that running container, with the exec's own stages\n"
 	"check: exit 0 when every rule holds, 1 on a violation, 2 on bad input (trace or policy);\n"
 	"  the report goes to stdout (--format text: one line per violation and a summary)\n";
 
@@ -100,6 +115,7 @@ struct cli {
 	const char *junit;
 	double linger;
 	unsigned long ring_bytes; /* --ring-buffer-size; 0: the tracer's default */
+	struct cn_ext_stages *stages; /* exec --stage, as given (resolved by cmd_trace) */
 	char **pass;   /* launch options for cnlaunch, in order */
 	int npass;
 	char **cmd;    /* after "--" */
@@ -203,7 +219,7 @@ static int parse(int argc, char **argv, struct cli *c)
 		/* options with a value: "--opt VALUE", "--opt=VALUE", "-o FILE", "-oFILE" */
 		static const char *const with_value[] = { "--as", "--output", "--syscalls", "--linger",
 							  "--launcher", "--flow", "--format", "--junit",
-							  "--ring-buffer-size" };
+							  "--ring-buffer-size", "--stage" };
 		const char *key = NULL;
 
 		if (strncmp(a, "-o", 2) == 0 && a[1] == 'o') {
@@ -262,6 +278,13 @@ static int parse(int argc, char **argv, struct cli *c)
 			c->format = val;
 		} else if (strcmp(key, "--junit") == 0) {
 			c->junit = val;
+		} else if (strcmp(key, "--stage") == 0) {
+			struct cn_error err;
+
+			if (strcmp(c->mode, "run") == 0)
+				return usage("%s", "run: --stage is for exec (cnlaunch marks its stages with its probes)");
+			if (cn_ext_stage_parse(c->stages, val, &err) < 0)
+				return usage("%s", err.msg);
 		} else if (strcmp(key, "--flow") == 0) {
 			if (strcmp(c->mode, "run") != 0)
 				return usage("%s", "exec: --flow is for run");
@@ -275,6 +298,33 @@ static int parse(int argc, char **argv, struct cli *c)
 	if ((c->format || c->junit) && !c->check)
 		return usage("%s", "--format and --junit report a check: add --check");
 	return 0;
+}
+
+/*
+ * Where --syscalls full spools its log until the JSON is written: next to the
+ * output file, so that it is on the file system that will hold it anyway;
+ * $TMPDIR when the output is not a file (stdout, /dev/null, a pipe); nowhere
+ * without -o (the log would not be written).
+ */
+static const char *log_dir(const char *output, char *buf, size_t size)
+{
+	struct stat st;
+	const char *tmp = getenv("TMPDIR");
+	char *slash;
+
+	if (!output)
+		return NULL;
+	if (strcmp(output, "-") == 0 || (stat(output, &st) == 0 && !S_ISREG(st.st_mode)))
+		return tmp && *tmp ? tmp : "/tmp";
+	snprintf(buf, size, "%s", output);
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return ".";
+	if (slash == buf)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return buf;
 }
 
 /* The policy of --check: a file, or the built-in one. */
@@ -318,10 +368,12 @@ static int finish(struct cli *c, struct cn_trace *tr, const struct cn_configured
 		cn_configured_attach(doc, configured);
 	if (!c->quiet)
 		cn_summary_print(stderr, doc);
-	if (c->output && cn_json_write(doc, c->output, &err) < 0) {
+	if (c->output && cn_json_write_trace(doc, tr, c->output, &err) < 0) {
 		fprintf(stderr, "cntrace: %s\n", err.msg);
 		return EXIT_CANNOT;
 	}
+	if (tr->log && cn_spool_error(tr->log))
+		fprintf(stderr, "cntrace: warning: the syscall log is incomplete: %s\n", cn_spool_error(tr->log));
 	if (cn_trace_lost(tr))
 		fprintf(stderr, "cntrace: warning: %llu events were lost: the trace is incomplete\n",
 			(unsigned long long)cn_trace_lost(tr));
@@ -359,21 +411,31 @@ static int learn_configured(void *arg, struct cn_error *err)
 	return cn_configured_read(l->opts->argv, l->opts, l->out, err);
 }
 
+static void ext_stages_freep(struct cn_ext_stages **set)
+{
+	if (*set)
+		cn_ext_stages_clear(*set);
+	free(*set);
+}
+
 static int cmd_trace(int argc, char **argv, const char *mode)
 {
-	struct cli c = { .mode = mode };
+	__attribute__((cleanup(ext_stages_freep))) struct cn_ext_stages *stages = calloc(1, sizeof(*stages));
+	struct cli c = { .mode = mode, .stages = stages };
 	struct cn_tracer_opts o;
 	struct cn_error err;
 	struct cn_trace *tr = NULL;
 	_cleanup_policy_ struct cn_policy *policy = NULL;
 	struct cn_configured configured = { NULL, "" };
 	struct learn learn;
-	char launcher[PATH_MAX], prog[PATH_MAX];
+	char launcher[PATH_MAX], prog[PATH_MAX], logdir[PATH_MAX];
 	_cleanup_free_ char **full = NULL;
 	int rc, n = 0;
 
 	memset(&o, 0, sizeof(o));
 	cn_error_clear(&err);
+	if (!stages)
+		return EXIT_CANNOT;
 	rc = parse(argc, argv, &c);
 	if (rc) {
 		free(c.pass);
@@ -388,8 +450,10 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	o.mode = mode;
 	o.flow = c.flow;
 	o.full_syscalls = c.full_syscalls;
+	o.log_dir = c.full_syscalls ? log_dir(c.output, logdir, sizeof(logdir)) : NULL;
 	o.linger_s = c.linger;
 	o.ring_bytes = c.ring_bytes;
+	o.detach_after_exit = true; /* cntrace exits once the trace is out */
 	if (c.as && resolve_user(c.as, &o, &err) < 0) {
 		free(c.pass);
 		return cannot(&err);
@@ -430,6 +494,15 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 			free((char *)o.user_name);
 			return EXIT_CANNOT;
 		}
+		/* every --stage found before anything is attached or run */
+		if (stages->n && cn_ext_stages_resolve(stages, &err) < 0) {
+			free(c.pass);
+			free((char *)o.user_name);
+			cn_prefix(&err, "cannot trace: ");
+			return cannot(&err);
+		}
+		o.ext_stages = stages;
+		cn_ext_stages_use(stages); /* the JSON names the stages */
 	}
 	rc = cn_tracer_run(&o, &tr, &err);
 	if (rc < 0) {
@@ -456,15 +529,52 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	return rc;
 }
 
+static const char report_help[] =
+	"usage: cntrace report [--html FILE] TRACE.json\n"
+	"\n"
+	"Print the per-stage summary of a saved trace: what `cntrace run` prints at the end.\n"
+	"  --html FILE   instead, write FILE ('-': stdout): one self-contained HTML page, nothing\n"
+	"                to load (it works offline, and a trace cannot make it fetch anything):\n"
+	"                a lane per process with its privilege as colour over time (red: host\n"
+	"                privilege, amber: capabilities in a user namespace only, green: none),\n"
+	"                the stages as bands, cred changes (raises large and red) and capability\n"
+	"                checks as marks; click any of them, or a table row, for the details.\n"
+	"                The stage and process tables and the text summary follow.\n"
+	"\n"
+	"  sudo cntrace run -q -o t.json -- id && cntrace report --html t.html t.json\n"
+	"Exit: 0; 125 with one line when the trace cannot be read or the file written.\n";
+
 static int cmd_report(int argc, char **argv)
 {
 	_cleanup_json_ struct json_object *doc = NULL;
+	const char *html = NULL, *trace = NULL;
 	struct cn_error err;
 
 	cn_error_clear(&err);
-	if (argc != 3)
-		return usage("%s", "report: give one TRACE.json");
-	doc = cn_json_read(argv[2], &err);
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(report_help, stdout);
+			return 0;
+		}
+		if (strncmp(argv[i], "--html=", 7) == 0) {
+			html = argv[i] + 7;
+		} else if (strcmp(argv[i], "--html") == 0) {
+			if (i + 1 >= argc)
+				return usage("%s", "report: --html needs a value");
+			html = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return usage("report: unknown option %s", argv[i]);
+		} else if (trace) {
+			return usage("%s", "report: give one TRACE.json");
+		} else {
+			trace = argv[i];
+		}
+	}
+	if (!trace || (html && !*html))
+		return usage("%s", trace ? "report: --html needs a file" : "report: give one TRACE.json");
+	if (html)
+		return cn_cmd_report_html(html, trace);
+	doc = cn_json_read(trace, &err);
 	if (!doc)
 		return cannot(&err);
 	cn_summary_print(stdout, doc);
@@ -555,6 +665,10 @@ int main(int argc, char **argv)
 		return cmd_report(argc, argv);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc, argv);
+	if (strcmp(argv[1], "seccomp-profile") == 0)
+		return cn_cmd_seccomp_profile(argc, argv);
+	if (strcmp(argv[1], "diff") == 0)
+		return cn_cmd_diff(argc, argv);
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("cntrace %s\n", CN_VERSION);
 		return 0;

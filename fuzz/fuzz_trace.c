@@ -5,11 +5,16 @@
  * schema), the summary (trace/summary.c), and the policy checker's reading and
  * evaluation of the trace (trace/policy.c) under the built-in policy and under
  * a policy that uses every assertion and scope of the vocabulary, with the
- * three reports written. What must hold: no crash, leak or undefined
- * behaviour; a refusal is one line.
+ * three reports written; and the other commands on saved traces: the seccomp
+ * profile (trace/allowlist.c), the diff of the trace with itself (trace/diff.c,
+ * which must find nothing gained) and the HTML report (trace/html.c). What must
+ * hold: no crash, leak or undefined behaviour; a refusal is one line.
  */
 #include "fuzz.h"
 
+#include "allowlist.h"
+#include "diff.h"
+#include "html.h"
 #include "json.h"
 #include "policy.h"
 #include "summary.h"
@@ -53,6 +58,39 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* seccomp-profile, diff and report --html on a document cn_json_read accepted. */
+static void saved_commands(struct json_object *doc)
+{
+	static const char *const stages[] = { "StartProcess", "container", "Config" };
+	struct cn_allowlist_opts o = { .stages = stages, .nstages = 3 };
+	struct cn_error err = { 0 };
+	struct json_object *out, *skipped = NULL;
+	char *html;
+
+	out = cn_allowlist_build(doc, "fuzz trace", &o, &skipped, &err);
+	if (!out)
+		fuzz_one_line("fuzz_trace", "seccomp-profile", &err);
+	json_object_put(out);
+	json_object_put(skipped);
+	out = cn_diff_traces(doc, "A", doc, "B", &err);
+	if (!out) {
+		fuzz_one_line("fuzz_trace", "diff", &err);
+	} else {
+		if (cn_diff_gained(out)) {
+			fprintf(stderr, "fuzz_trace: a trace gained privilege over itself: %s\n", cn_json_string(out));
+			abort();
+		}
+		cn_diff_print_text(fuzz_devnull(), out);
+		json_object_put(out);
+	}
+	html = cn_html_report(doc, "fuzz trace", &err);
+	if (!html)
+		fuzz_one_line("fuzz_trace", "report --html", &err);
+	else
+		fputs(html, fuzz_devnull());
+	free(html);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -83,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(junit);
 		cn_check_free(chk);
 	}
+	saved_commands(doc);
 	json_object_put(doc);
 	return 0;
 }

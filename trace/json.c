@@ -4,22 +4,35 @@
  * (schema "cntrace.trace/1"). Everything in it is derived from the model; the
  * writer holds no state of its own.
  */
+#define _GNU_SOURCE
 #include "json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "cleanup.h"
 #include "creds.h"
 #include "names.h"
+#include "spool.h"
+#include "phase_detect.h"
 #include "stage.h"
+#include "stages_ext.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+/* Log entries the writer holds to put them in time order (~1 MiB): far more than CPUs reorder. */
+#define LOG_ORDER_WINDOW 8192
 
 static const char *stage_name(uint8_t stage)
 {
-	return cn_stage_name((enum cn_stage)stage);
+	const char *name = cn_stage_name((enum cn_stage)stage);
+
+	return name ? name : cn_ext_stage_name(stage); /* a --stage of cntrace exec */
 }
 
 static struct json_object *str_or_null(const char *s)
@@ -35,6 +48,47 @@ static struct json_object *u64(uint64_t v)
 static void add(struct json_object *o, const char *key, struct json_object *v)
 {
 	json_object_object_add(o, key, v);
+}
+
+/*
+ * A cred object per distinct snapshot, shared (json-c counts references) by
+ * every place of the document that shows the same creds: a launch of /bin/true
+ * shows ~850 snapshots of a few dozen distinct creds, each object ~100 json-c
+ * objects (the bounding set alone is 41 names): building and freeing them was
+ * a third of cntrace's time. The text is the same. The memo lives while
+ * cn_trace_to_json builds one document.
+ */
+#define CREDS_MEMO 64
+
+static __thread struct creds_memo {
+	struct cn_creds c;
+	struct json_object *o;
+} *memo;
+static __thread size_t nmemo;
+
+static struct json_object *creds_json(const struct cn_creds *c)
+{
+	struct creds_memo *m;
+
+	for (size_t i = 0; memo && i < nmemo && i < CREDS_MEMO; i++)
+		if (memcmp(&memo[i].c, c, sizeof(*c)) == 0)
+			return json_object_get(memo[i].o);
+	if (!memo)
+		return cn_creds_to_json(c);
+	m = &memo[nmemo++ % CREDS_MEMO]; /* the oldest goes when it is full */
+	json_object_put(m->o);
+	m->c = *c;
+	m->o = cn_creds_to_json(c);
+	return json_object_get(m->o);
+}
+
+static void creds_memo_end(void)
+{
+	for (size_t i = 0; memo && i < nmemo && i < CREDS_MEMO; i++)
+		json_object_put(memo[i].o);
+	free(memo);
+	memo = NULL;
+	nmemo = 0;
 }
 
 /* Which records a list takes: all, or those of one stage instance, phase or process. */
@@ -102,8 +156,8 @@ static struct json_object *transition_json(const struct cn_tr_transition *x)
 	add(o, "stage", str_or_null(stage_name(x->stage)));
 	add(o, "stage_id", json_object_new_int64(x->instance));
 	add(o, "phase", json_object_new_int64(x->phase));
-	add(o, "before", x->before_known ? cn_creds_to_json(&x->before) : NULL);
-	add(o, "after", cn_creds_to_json(&x->after));
+	add(o, "before", x->before_known ? creds_json(&x->before) : NULL);
+	add(o, "after", creds_json(&x->after));
 	add(o, "raise", json_object_new_boolean(x->raise));
 	add(o, "host_raise", json_object_new_boolean(x->host_raise));
 	for (unsigned f = 1; f < CN_CRED__ALL; f <<= 1)
@@ -191,8 +245,8 @@ static struct json_object *creds_pair(const char *k1, const struct cn_creds *c1,
 {
 	struct json_object *o = json_object_new_object();
 
-	add(o, k1, c1 ? cn_creds_to_json(c1) : NULL);
-	add(o, k2, c2 ? cn_creds_to_json(c2) : NULL);
+	add(o, k1, c1 ? creds_json(c1) : NULL);
+	add(o, k2, c2 ? creds_json(c2) : NULL);
 	return o;
 }
 
@@ -242,7 +296,7 @@ static struct json_object *process_json(const struct cn_trace *tr, const struct 
 		add(e, "syscall", str_or_null(cn_syscall_name(x->syscall)));
 		add(e, "ino", u64(x->ino));
 		add(e, "dev", json_object_new_int64(x->dev));
-		add(e, "creds", cn_creds_to_json(&x->creds));
+		add(e, "creds", creds_json(&x->creds));
 		add(e, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_PHASE, x->phase }));
 		json_object_array_add(execs, e);
 	}
@@ -292,6 +346,7 @@ static struct json_object *stage_json(const struct cn_trace *tr, const struct cn
 	add(o, "exit_ns", s->exited ? u64(s->exit_ns) : NULL);
 	add(o, "rc", s->exited ? json_object_new_int(s->rc) : NULL);
 	add(o, "closed_by_exec", json_object_new_boolean(s->by_exec));
+	cn_ext_stage_describe(o, s->stage); /* a --stage: its binary, symbol, offset */
 	add(o, "creds", creds_pair("entry", &s->entry, "exit", s->have_exit_creds ? &s->exit : NULL));
 	add(o, "processes", stage_pids(tr, s));
 	add(o, "transitions", transitions_json(tr, sc));
@@ -390,7 +445,10 @@ static struct json_object *tracer_json(const struct cn_trace *tr)
 	add(l, "malformed", u64(tr->bad_records));
 	add(o, "losses", l);
 	add(o, "syscalls", json_object_new_string(tr->full_syscalls ? "full" : "counts"));
+	/* the syscall names above are this architecture's (seccomp-profile writes its architectures) */
+	add(o, "arch", json_object_new_string(cn_arch_name()));
 	add(o, "stage_probes", json_object_new_boolean(tr->usdt_attached));
+	add(o, "user_stages", cn_ext_stages_json());
 	add(o, "unmatched_stage_exits", u64(tr->unmatched_exits));
 	add(o, "complete", json_object_new_boolean(tr->complete));
 	add(o, "startup_ns", u64(tr->startup_ns));
@@ -403,6 +461,8 @@ struct json_object *cn_trace_to_json(const struct cn_trace *tr)
 	struct json_object *o = json_object_new_object();
 	struct json_object *a;
 
+	memo = calloc(CREDS_MEMO, sizeof(*memo)); /* NULL: every object its own */
+	nmemo = 0;
 	add(o, "schema", json_object_new_string(CN_TRACE_SCHEMA));
 	add(o, "launch", launch_json(tr));
 	add(o, "tracer", tracer_json(tr));
@@ -418,11 +478,13 @@ struct json_object *cn_trace_to_json(const struct cn_trace *tr)
 	for (size_t i = 0; i < tr->nphases; i++)
 		json_object_array_add(a, phase_json(tr, &tr->phases[i]));
 	add(o, "phases", a);
+	cn_phase_detect_annotate(tr, o); /* "boundaries", and what phases[] entries gain */
 	add(o, "transitions", transitions_json(tr, (struct scope){ SCOPE_ALL, 0 }));
 	add(o, "capability_checks", cap_checks_json(tr, (struct scope){ SCOPE_ALL, 0 }));
 	add(o, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_ALL, 0 }));
-	if (tr->full_syscalls)
+	if (tr->full_syscalls && !tr->log) /* a spooled log is streamed by cn_json_write_trace */
 		add(o, "syscall_log", syscall_log_json(tr));
+	creds_memo_end();
 	return o;
 }
 
@@ -449,6 +511,187 @@ int cn_json_write(struct json_object *doc, const char *path, struct cn_error *er
 	if (ferror(f) | (fclose(f) != 0))
 		return cn_fail(err, errno, "%s: write", path);
 	return 0;
+}
+
+/* ---- the spooled syscall log, streamed in the text json-c would write ---- */
+
+struct out {
+	FILE *f;
+	bool first;
+	char buf[1024];
+	size_t n;
+};
+
+static void put(struct out *w, const char *s)
+{
+	size_t len = strlen(s);
+
+	memcpy(w->buf + w->n, s, len); /* an entry is far shorter than buf */
+	w->n += len;
+}
+
+static void put_i64(struct out *w, int64_t v)
+{
+	char tmp[24];
+	int i = 0;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do
+		tmp[i++] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		w->buf[w->n++] = '-';
+	while (i > 0)
+		w->buf[w->n++] = tmp[--i];
+}
+
+/* A name as a JSON string, or null; json-c's escapes for anything but a plain identifier. */
+static void put_name(struct out *w, const char *name)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+
+	if (!name) {
+		put(w, "null");
+		return;
+	}
+	for (const char *c = name; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+			o = json_object_new_string(name);
+			snprintf(w->buf + w->n, sizeof(w->buf) - w->n, "%s", json_object_to_json_string_ext(o, JSON_FLAGS));
+			w->n += strlen(w->buf + w->n);
+			return;
+		}
+	}
+	w->buf[w->n++] = '"';
+	put(w, name);
+	w->buf[w->n++] = '"';
+}
+
+/* One entry of "syscall_log" at its depth: what syscall_log_json() makes, as text. */
+static int write_entry(void *arg, const struct cn_tr_syscall *s)
+{
+	struct out *w = arg;
+
+	w->n = 0;
+	put(w, w->first ? "    {\n      \"ts_ns\": " : ",\n    {\n      \"ts_ns\": ");
+	w->first = false;
+	put_i64(w, (int64_t)s->ts);
+	put(w, ",\n      \"enter_ns\": ");
+	if (s->enter_ts)
+		put_i64(w, (int64_t)s->enter_ts);
+	else
+		put(w, "null");
+	put(w, ",\n      \"pid\": ");
+	put_i64(w, s->pid);
+	put(w, ",\n      \"tid\": ");
+	put_i64(w, s->tid);
+	put(w, ",\n      \"stage\": ");
+	put_name(w, stage_name(s->stage));
+	put(w, ",\n      \"phase\": ");
+	put_i64(w, s->phase);
+	put(w, ",\n      \"name\": ");
+	put_name(w, cn_syscall_name(s->nr));
+	put(w, ",\n      \"nr\": ");
+	put_i64(w, s->nr);
+	put(w, ",\n      \"args\": [");
+	for (int j = 0; j < 6; j++) {
+		put(w, j ? ",\n        " : "\n        ");
+		put_i64(w, (int64_t)s->args[j]);
+	}
+	put(w, "\n      ],\n      \"ret\": ");
+	if (s->no_return)
+		put(w, "null");
+	else
+		put_i64(w, s->ret);
+	put(w, "\n    }");
+	return fwrite(w->buf, 1, w->n, w->f) == w->n ? 0 : 1; /* > 0: cn_spool_each stops, err is ours to set */
+}
+
+/* The document, then the spool as its last member "syscall_log". */
+static int write_streamed(struct json_object *doc, const struct cn_trace *tr, FILE *f, struct cn_error *err)
+{
+	const char *text = cn_json_string(doc);
+	size_t len = strlen(text);
+	struct out w = { .f = f, .first = true };
+	int rc;
+
+	if (len < 2 || strcmp(text + len - 2, "\n}") != 0) /* not a pretty object: cannot happen */
+		return cn_fail(err, EINVAL, "the trace is not a JSON object");
+	fwrite(text, 1, len - 2, f);
+	fputs(",\n  \"syscall_log\": [\n", f);
+	rc = cn_spool_each(tr->log, LOG_ORDER_WINDOW, write_entry, &w, err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return cn_fail(err, errno, "write");
+	fputs(w.first ? "  ]\n}\n" : "\n  ]\n}\n", f);
+	return 0;
+}
+
+/* A file that does not exist yet appears whole or not at all: an unnamed file, linked in at the end. */
+static FILE *open_unnamed(const char *path, int *fd)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash;
+	FILE *f;
+
+	*fd = -1;
+	if (!dir)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	*fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (*fd < 0)
+		return NULL;
+	f = fdopen(*fd, "w");
+	if (!f) {
+		close(*fd);
+		*fd = -1;
+	}
+	return f;
+}
+
+int cn_json_write_trace(struct json_object *doc, const struct cn_trace *tr, const char *path, struct cn_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	char proc[64];
+	struct stat st;
+	FILE *f;
+	int fd = -1, rc;
+
+	if (!tr->log)
+		return cn_json_write(doc, path, err);
+	if (strcmp(path, "-") == 0) {
+		if (write_streamed(doc, tr, stdout, err) < 0)
+			return cn_prefix(err, "write trace to stdout: ");
+		return fflush(stdout) == 0 ? 0 : cn_fail(err, errno, "write trace to stdout");
+	}
+	f = lstat(path, &st) < 0 && errno == ENOENT ? open_unnamed(path, &fd) : NULL;
+	if (!f) /* it exists (a file to overwrite, /dev/null, a pipe), or no O_TMPFILE here */
+		f = fopen(path, "we");
+	if (!f)
+		return cn_fail(err, errno, "%s", path);
+	buf = malloc(1 << 20);
+	if (buf)
+		setvbuf(f, buf, _IOFBF, 1 << 20);
+	rc = write_streamed(doc, tr, f, err);
+	if (rc == 0 && fflush(f) != 0)
+		rc = cn_fail(err, errno, "%s: write", path);
+	if (rc == 0 && fd >= 0) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+			rc = cn_fail(err, errno, "%s", path);
+	}
+	if ((fclose(f) != 0) && rc == 0)
+		rc = cn_fail(err, errno, "%s: write", path);
+	if (rc < 0 && !strstr(err->msg, path))
+		return cn_prefix(err, "%s: ", path);
+	return rc;
 }
 
 /*

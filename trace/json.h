@@ -27,6 +27,13 @@ struct json_object *cn_trace_to_json(const struct cn_trace *tr);
 const char *cn_json_string(struct json_object *doc);
 /* Write doc to path ("-": stdout). */
 int cn_json_write(struct json_object *doc, const char *path, struct cn_error *err);
+/*
+ * Write doc, the trace of tr, to path ("-": stdout): with a spooled syscall log
+ * (tr->log), the log follows as the document's last member, streamed from the
+ * spool, in the same text cn_json_string() would give for the whole. A path
+ * that does not exist yet is created whole or not at all.
+ */
+int cn_json_write_trace(struct json_object *doc, const struct cn_trace *tr, const char *path, struct cn_error *err);
 /* A saved trace; NULL with err set when it is unreadable or not a cntrace trace. */
 struct json_object *cn_json_read(const char *path, struct cn_error *err);
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "creds.h"
+#include "spool.h"
 
 struct cn_tr_thread {
 	uint32_t tid, pid;
@@ -88,6 +89,14 @@ static struct cn_tr_thread *find_thread(struct cn_trace *tr, uint32_t tid)
 	return NULL;
 }
 
+bool cn_trace_live_thread(const struct cn_trace *tr, size_t i, uint32_t *tid)
+{
+	if (i >= tr->nthreads)
+		return false;
+	*tid = tr->threads[i].tid;
+	return true;
+}
+
 static struct cn_tr_thread *thread(struct cn_trace *tr, uint32_t tid, uint32_t pid)
 {
 	struct cn_tr_thread *t = find_thread(tr, tid);
@@ -164,7 +173,9 @@ void cn_trace_free(struct cn_trace *tr)
 	free(tr->transitions);
 	free(tr->cap_checks);
 	free(tr->counts);
+	free(tr->boundaries);
 	free(tr->syscalls);
+	cn_spool_close(tr->log);
 	free(tr->threads);
 	free(tr);
 }
@@ -419,8 +430,14 @@ static void on_role(struct cn_trace *tr, const struct cn_ev_role *e)
 
 static void on_syscall(struct cn_trace *tr, const struct cn_ev_syscall *e)
 {
-	struct cn_tr_syscall *s = PUSH(tr, syscalls);
+	struct cn_tr_syscall entry, *s = &entry;
 
+	if (tr->drop_log)
+		return;
+	if (!tr->log)
+		s = PUSH(tr, syscalls);
+	else
+		memset(s, 0, sizeof(*s));
 	s->ts = e->h.ts;
 	s->enter_ts = e->enter_ts;
 	s->pid = e->h.pid;
@@ -432,6 +449,32 @@ static void on_syscall(struct cn_trace *tr, const struct cn_ev_syscall *e)
 	s->ret = e->ret;
 	s->no_return = e->no_return;
 	memcpy(s->args, e->args, sizeof(s->args));
+	if (tr->log)
+		cn_spool_add(tr->log, s);
+}
+
+static void on_boundary(struct cn_trace *tr, const struct cn_ev_boundary *e)
+{
+	struct cn_tr_boundary *b = PUSH(tr, boundaries);
+
+	b->h = e->h;
+	b->ns_flags = e->ns_flags;
+	b->fd = e->fd;
+	copy_str(b->path, sizeof(b->path), e->path, sizeof(e->path));
+	copy_str(b->path2, sizeof(b->path2), e->path2, sizeof(e->path2));
+	b->creds = e->creds;
+}
+
+/* Counts a thread flushed: one row per (pid, stage instance, phase, number). */
+static void on_counts(struct cn_trace *tr, const struct cn_ev_counts *e)
+{
+	for (uint32_t i = 0; i < CN_TR_COUNTS; i++) {
+		struct cn_sc_key key = { e->h.pid, e->h.instance, e->h.phase, e->ent[i].nr };
+		struct cn_sc_val val = { e->ent[i].count, e->ent[i].errors };
+
+		if (val.count) /* 0: a free slot of the thread's table */
+			cn_trace_add_count(tr, &key, &val);
+	}
 }
 
 int cn_trace_add_event(struct cn_trace *tr, const void *data, size_t size)
@@ -443,6 +486,8 @@ int cn_trace_add_event(struct cn_trace *tr, const void *data, size_t size)
 		[CN_EV_CRED] = sizeof(struct cn_ev_creds),   [CN_EV_STAGE_ENTER] = sizeof(struct cn_ev_stage),
 		[CN_EV_STAGE_EXIT] = sizeof(struct cn_ev_stage), [CN_EV_ROLE] = sizeof(struct cn_ev_role),
 		[CN_EV_SYSCALL] = sizeof(struct cn_ev_syscall),
+		[CN_EV_COUNTS] = sizeof(struct cn_ev_counts),
+		[CN_EV_BOUNDARY] = sizeof(struct cn_ev_boundary),
 	};
 
 	if (size < sizeof(*h) || h->type == 0 || h->type >= sizeof(sizes) / sizeof(sizes[0]) ||
@@ -478,6 +523,12 @@ int cn_trace_add_event(struct cn_trace *tr, const void *data, size_t size)
 		break;
 	case CN_EV_SYSCALL:
 		on_syscall(tr, data);
+		break;
+	case CN_EV_COUNTS:
+		on_counts(tr, data);
+		break;
+	case CN_EV_BOUNDARY:
+		on_boundary(tr, data);
 		break;
 	}
 	return 0;
@@ -540,14 +591,36 @@ static int cmp_syscall(const void *a, const void *b)
 	return 0;
 }
 
+/* Rows with the same key (threads of a process, flushes of one thread) become one. */
+static void merge_counts(struct cn_trace *tr)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < tr->ncounts; i++) {
+		if (out > 0 && cmp_count(&tr->counts[out - 1], &tr->counts[i]) == 0) {
+			tr->counts[out - 1].val.count += tr->counts[i].val.count;
+			tr->counts[out - 1].val.errors += tr->counts[i].val.errors;
+		} else {
+			tr->counts[out++] = tr->counts[i];
+		}
+	}
+	tr->ncounts = out;
+}
+
 void cn_trace_finish(struct cn_trace *tr)
 {
-	if (tr->ncounts)
+	if (tr->ncounts) {
 		qsort(tr->counts, tr->ncounts, sizeof(*tr->counts), cmp_count);
+		merge_counts(tr);
+	}
 	if (tr->ncap_checks)
 		qsort(tr->cap_checks, tr->ncap_checks, sizeof(*tr->cap_checks), cmp_cap);
 	if (tr->nsyscalls)
 		qsort(tr->syscalls, tr->nsyscalls, sizeof(*tr->syscalls), cmp_syscall);
+	if (tr->log) { /* what could not be written is lost: the losses say so */
+		cn_spool_sync(tr->log);
+		tr->losses[CN_LOSS_SYSCALL_LOG] += cn_spool_lost(tr->log);
+	}
 }
 
 int cn_wait_status_code(int status)

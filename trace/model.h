@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
  * The Trace model: what one traced launch did, built from the kernel side's
- * records (bpf/events.h) and its count maps. Pure logic: no BPF, no syscalls,
- * so the unit tests feed it synthetic records.
+ * records (bpf/events.h). Pure logic: no BPF, no syscalls (but for the full
+ * syscall log, which may go to a spool file, trace/spool.h), so the unit tests
+ * feed it synthetic records.
  *
  *   processes     one per thread group: roles, execs, exit, creds at start/exit
  *   stages        one per stage instance (a stage_enter): entry/exit creds
  *   phases        one per (process, program image): what `cntrace exec` shows
  *   transitions   every cred change, with its syscall, stage and phase
  *   cap_checks    capability checks, counted per (pid, stage, phase, cap, outcome, syscall)
- *   counts        syscalls per (pid, stage instance, phase, number)
+ *   counts        syscalls per (pid, stage instance, phase, number), as the threads flushed them
  */
 #ifndef CN_TRACE_MODEL_H
 #define CN_TRACE_MODEL_H
@@ -121,6 +122,16 @@ struct cn_tr_syscall {
 	uint64_t args[6];
 };
 
+/* A boundary syscall that succeeded (unshare, setns, pivot_root, chroot): trace/phase_detect.h reads them. */
+struct cn_tr_boundary {
+	struct cn_ev_hdr h; /* when, who, in which stage and phase, which syscall */
+	uint64_t ns_flags; /* CLONE_NEW* made (unshare) or joined (setns) */
+	int32_t fd;        /* setns: the fd given; -1 otherwise */
+	char path[CN_TR_PATH_MAX];  /* chroot: the path; pivot_root: new_root */
+	char path2[CN_TR_PATH_MAX]; /* pivot_root: put_old */
+	struct cn_creds creds;      /* after it */
+};
+
 struct cn_tr_thread; /* last known creds per tid: private to model.c */
 
 struct cn_trace {
@@ -160,8 +171,12 @@ struct cn_trace {
 	size_t ncap_checks, cap_cap_checks;
 	struct cn_tr_count *counts;
 	size_t ncounts, cap_counts;
-	struct cn_tr_syscall *syscalls;
+	struct cn_tr_boundary *boundaries; /* in the order they came */
+	size_t nboundaries, cap_boundaries;
+	struct cn_tr_syscall *syscalls; /* the --syscalls full log, when it is kept in memory */
 	size_t nsyscalls, cap_syscalls;
+	struct cn_spool *log; /* set: the log goes there instead, as it comes (owned; trace/spool.h) */
+	bool drop_log;        /* set: nothing will write the log out (no -o): it is not kept */
 
 	struct cn_tr_thread *threads;
 	size_t nthreads, cap_threads;
@@ -173,13 +188,16 @@ void cn_trace_free(struct cn_trace *tr);
 
 /* One ring-buffer record; returns -1 (and counts it in bad_records) when it is malformed. */
 int cn_trace_add_event(struct cn_trace *tr, const void *data, size_t size);
-/* One entry of the syscall count map, summed over CPUs; entries with the same key add up. */
+/* One row of syscall counts (an entry of a CN_EV_COUNTS record, or what a thread still held when
+ * the trace ended); rows with the same key add up (cn_trace_finish merges them). */
 void cn_trace_add_count(struct cn_trace *tr, const struct cn_sc_key *key, const struct cn_sc_val *val);
 /* One entry of the capability check map. */
 void cn_trace_add_cap_check(struct cn_trace *tr, const struct cn_cap_key *key, const struct cn_cap_val *val);
 /* Sort what the maps gave (their order is the hash's) so the output is stable. */
 void cn_trace_finish(struct cn_trace *tr);
 
+/* The i-th thread not seen to exit (the tracer reads what it has not flushed); false past the last. */
+bool cn_trace_live_thread(const struct cn_trace *tr, size_t i, uint32_t *tid);
 const struct cn_tr_process *cn_trace_process(const struct cn_trace *tr, uint32_t pid);
 const struct cn_tr_stage *cn_trace_stage(const struct cn_trace *tr, uint32_t instance);
 uint64_t cn_trace_lost(const struct cn_trace *tr);

@@ -115,6 +115,21 @@ int cn_syscall_from_name(const char *name)
 	return -1;
 }
 
+const char *cn_arch_name(void)
+{
+	/* libseccomp resolves names to tokens but has no way back: ask it about each one. */
+	static const char *const names[] = { "x86_64", "x86",     "x32",      "aarch64",   "arm",
+					     "riscv64", "ppc64le", "ppc64",    "ppc",       "s390x",
+					     "s390",    "mips64",  "mips64n32", "mips",     "mipsel64",
+					     "mipsel64n32", "mipsel", "loongarch64", "parisc64", "parisc" };
+	uint32_t native = seccomp_arch_native();
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (seccomp_arch_resolve_name(names[i]) == native)
+			return names[i];
+	return "unknown";
+}
+
 const char *cn_trace_role_name(int role)
 {
 	if (role == CN_TR_ROLE_CONTAINER)

@@ -21,6 +21,9 @@ const char *cn_syscall_name(int nr);
 /* The number of a native syscall name, -1 when unknown. */
 int cn_syscall_from_name(const char *name);
 
+/* libseccomp's name of the architecture cntrace was built for: "x86_64", "aarch64", ... */
+const char *cn_arch_name(void);
+
 /* The JSON role names: core's for 0..6, then "container", "other". */
 const char *cn_trace_role_name(int role);
 

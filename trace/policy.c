@@ -17,22 +17,15 @@
 #include <string.h>
 
 #include "creds.h"
+#include "doc.h"
+#include "grow.h"
 #include "json.h"
 #include "names.h"
 #include "stage.h"
 
 /* What the checker cannot do without memory it reports and gives up on: a
- * policy evaluation is small, so running out is not a case worth a code path. */
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size ? size : 1);
-	if (!p) {
-		fputs("cntrace: out of memory\n", stderr);
-		exit(125);
-	}
-	return p;
-}
-
+ * policy evaluation is small, so running out is not a case worth a code path
+ * (trace/grow.h). */
 static void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
@@ -48,13 +41,6 @@ static char *xstrdup(const char *s)
 {
 	return s ? strcpy(xcalloc(strlen(s) + 1, 1), s) : NULL;
 }
-
-/* Append one element to a growing array. */
-#define PUSH(arr, n, cap)                                                        \
-	(((n) == (cap) ? ((cap) = (cap) ? 2 * (cap) : 8,                         \
-			  (arr) = xrealloc((arr), (cap) * sizeof(*(arr))))       \
-		       : (arr)),                                                 \
-	 memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
 /* A growing string. */
 struct sb {
@@ -80,7 +66,7 @@ static __attribute__((format(printf, 2, 3))) void sb_printf(struct sb *b, const 
 			return;
 		}
 		b->cap = b->cap + (size_t)n + 64;
-		b->s = xrealloc(b->s, b->cap);
+		b->s = cn_xrealloc(b->s, b->cap);
 	}
 }
 
@@ -493,7 +479,7 @@ static int parse_rule(struct parse *ps, struct cn_policy *p, struct json_object 
 		if (index_of(keys, sizeof(keys) / sizeof(keys[0]), key) < 0)
 			return refuse(ps, at, "unknown key (id, doc, flows, stages, roles, scope, assert)");
 	}
-	r = PUSH(p->rules, p->nrules, p->cap_rules);
+	r = CN_PUSH(p->rules, p->nrules, p->cap_rules);
 	r->flows = ALL_FLOWS;
 	r->stages = ALL_STAGES;
 	r->scope = SCOPE_STAGES;
@@ -705,514 +691,6 @@ size_t cn_policy_rule_count(const struct cn_policy *p)
 	return p->nrules;
 }
 
-/* ------------------------------------------------------------ the trace, read */
-
-struct t_creds {
-	bool have;
-	struct cn_creds c;
-	struct json_object *json;
-};
-
-struct t_transition {
-	int64_t pid;
-	uint64_t ts;
-	const char *syscall, *kind, *stage;
-	bool raise;
-	struct t_creds before, after;
-};
-
-struct t_check {
-	int64_t pid;
-	const char *cap, *syscall, *stage;
-	bool granted, host_ns, stage_known;
-	int64_t count;
-};
-
-struct t_syscall {
-	const char *name;
-	int64_t count, errors;
-};
-
-/* A stage entry or a phase: creds at its start and end, and what happened in it. */
-struct t_unit {
-	const char *name; /* the stage; NULL for a phase */
-	int64_t id;
-	int64_t pid;
-	const char *role;
-	const char *begins_at; /* phases: "launch", "fork", "exec" */
-	const char *image;     /* phases */
-	uint64_t start_ns, end_ns;
-	struct t_creds entry, exit;
-	struct t_transition *tx;
-	size_t ntx, cap_tx;
-	struct t_check *checks;
-	size_t nchecks, cap_checks;
-	struct t_syscall *sc;
-	size_t nsc, cap_sc;
-};
-
-struct t_exec {
-	const char *filename;
-	uint64_t ts;
-	struct t_creds creds;
-};
-
-struct t_process {
-	int64_t pid, ppid;
-	const char *role, *comm, *born_in_stage, *clone_syscall;
-	bool container;        /* it is, or became, the container (roles end with "container") */
-	bool born_container;   /* a child of the container: everything it did is the container's */
-	bool new_namespaces;   /* created with namespaces other than a new user namespace */
-	uint64_t start_ns, exit_ns;
-	struct t_creds start, exit;
-	struct t_exec *execs;
-	size_t nexecs, cap_execs;
-	struct t_syscall *sc;
-	size_t nsc, cap_sc;
-};
-
-struct t_trace {
-	const char *origin;
-	const char *flow;
-	bool stage_probes, complete;
-	int64_t lost;
-	uint32_t caller_uid, caller_gid;
-	bool have_configured;
-	const char *cfg_error; /* launch.configured_error: the launcher refused --print-config */
-	uint32_t cfg_uid, cfg_gid;
-	uint64_t cfg_caps[NCAPSETS];
-	struct t_process *procs;
-	size_t nprocs, cap_procs;
-	struct t_unit *stages;
-	size_t nstages, cap_stages;
-	struct t_unit *phases;
-	size_t nphases, cap_phases;
-	struct t_transition *tx; /* every transition of the launch */
-	size_t ntx, cap_tx;
-	struct t_check *checks; /* every capability check of the launch */
-	size_t nchecks, cap_checks;
-};
-
-static void unit_free(struct t_unit *u)
-{
-	free(u->tx);
-	free(u->checks);
-	free(u->sc);
-}
-
-static void trace_free(struct t_trace *t)
-{
-	for (size_t i = 0; i < t->nprocs; i++) {
-		free(t->procs[i].execs);
-		free(t->procs[i].sc);
-	}
-	for (size_t i = 0; i < t->nstages; i++)
-		unit_free(&t->stages[i]);
-	for (size_t i = 0; i < t->nphases; i++)
-		unit_free(&t->phases[i]);
-	free(t->procs);
-	free(t->stages);
-	free(t->phases);
-	free(t->tx);
-	free(t->checks);
-}
-
-/* A reader of the trace document: every field of the wrong type is an error with its path. */
-struct reader {
-	const char *origin;
-	struct cn_error *err;
-};
-
-static __attribute__((format(printf, 3, 4))) int bad(struct reader *rd, const char *what, const char *fmt, ...)
-{
-	char path[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return cn_fail(rd->err, 0, "%s: %s: %s", rd->origin, path, what);
-}
-
-/* obj.key when present and not null. */
-static struct json_object *field(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (obj && json_object_is_type(obj, json_type_object))
-		json_object_object_get_ex(obj, key, &v);
-	return v && !json_object_is_type(v, json_type_null) ? v : NULL;
-}
-
-static int rd_int(struct reader *rd, struct json_object *obj, const char *key, bool required, int64_t *out,
-		  const char *path)
-{
-	struct json_object *v = field(obj, key);
-
-	if (!v) {
-		if (required)
-			return bad(rd, "required number missing", "%s%s%s", path, *path ? "." : "", key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int))
-		return bad(rd, "must be a number", "%s%s%s", path, *path ? "." : "", key);
-	*out = json_object_get_int64(v);
-	return 0;
-}
-
-static int rd_str(struct reader *rd, struct json_object *obj, const char *key, bool required, const char **out,
-		  const char *path)
-{
-	struct json_object *v = field(obj, key);
-
-	*out = NULL;
-	if (!v) {
-		if (required)
-			return bad(rd, "required string missing", "%s%s%s", path, *path ? "." : "", key);
-		return 0;
-	}
-	if (!is_string(v))
-		return bad(rd, "must be a string", "%s%s%s", path, *path ? "." : "", key);
-	*out = json_object_get_string(v);
-	return 0;
-}
-
-static int rd_bool(struct reader *rd, struct json_object *obj, const char *key, bool *out, const char *path)
-{
-	struct json_object *v = field(obj, key);
-
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return bad(rd, "must be true or false", "%s.%s", path, key);
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-static int rd_array(struct reader *rd, struct json_object *obj, const char *key, bool required,
-		    struct json_object **out, const char *path)
-{
-	struct json_object *v = field(obj, key);
-
-	*out = NULL;
-	if (!v) {
-		if (required)
-			return bad(rd, "required list missing", "%s%s%s", path, *path ? "." : "", key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_array))
-		return bad(rd, "must be a list", "%s%s%s", path, *path ? "." : "", key);
-	*out = v;
-	return 0;
-}
-
-static int rd_creds(struct reader *rd, struct json_object *obj, const char *key, struct t_creds *c,
-		    const char *path)
-{
-	struct json_object *v = field(obj, key);
-
-	c->have = false;
-	if (!v)
-		return 0;
-	if (cn_creds_from_json(v, &c->c) < 0)
-		return bad(rd, "not a cred object (uid, gid, caps with the five sets)", "%s.%s", path, key);
-	c->have = true;
-	c->json = v;
-	return 0;
-}
-
-static int rd_syscalls(struct reader *rd, struct json_object *obj, struct t_syscall **sc, size_t *n, size_t *cap,
-		       const char *path)
-{
-	struct json_object *v = field(obj, "syscalls");
-
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_object))
-		return bad(rd, "must be an object of syscall names", "%s.syscalls", path);
-	json_object_object_foreach(v, name, counts)
-	{
-		struct t_syscall *s = PUSH(*sc, *n, *cap);
-		char at[300];
-
-		pathf(at, sizeof(at), "%s.syscalls.%s", path, name);
-		s->name = name;
-		if (rd_int(rd, counts, "count", true, &s->count, at) < 0 ||
-		    rd_int(rd, counts, "errors", false, &s->errors, at) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int rd_transitions(struct reader *rd, struct json_object *obj, struct t_transition **tx, size_t *n,
-			  size_t *cap, const char *path)
-{
-	struct json_object *a;
-
-	if (rd_array(rd, obj, "transitions", false, &a, path) < 0)
-		return -1;
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		struct t_transition *x = PUSH(*tx, *n, *cap);
-		char at[300];
-		int64_t ts = 0;
-
-		pathf(at, sizeof(at), "%s%stransitions[%zu]", path, *path ? "." : "", i);
-		if (rd_int(rd, o, "pid", true, &x->pid, at) < 0 || rd_int(rd, o, "ts_ns", false, &ts, at) < 0 ||
-		    rd_str(rd, o, "syscall", false, &x->syscall, at) < 0 ||
-		    rd_str(rd, o, "kind", false, &x->kind, at) < 0 ||
-		    rd_str(rd, o, "stage", false, &x->stage, at) < 0 || rd_bool(rd, o, "raise", &x->raise, at) < 0 ||
-		    rd_creds(rd, o, "before", &x->before, at) < 0 || rd_creds(rd, o, "after", &x->after, at) < 0)
-			return -1;
-		if (!x->after.have)
-			return bad(rd, "required cred object missing", "%s.after", at);
-		x->ts = (uint64_t)ts;
-	}
-	return 0;
-}
-
-static int rd_checks(struct reader *rd, struct json_object *obj, struct t_check **checks, size_t *n, size_t *cap,
-		     const char *path, const char *stage)
-{
-	struct json_object *a;
-
-	if (rd_array(rd, obj, "capability_checks", false, &a, path) < 0)
-		return -1;
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		struct t_check *k = PUSH(*checks, *n, *cap);
-		char at[300];
-
-		pathf(at, sizeof(at), "%s%scapability_checks[%zu]", path, *path ? "." : "", i);
-		k->count = 1;
-		if (rd_str(rd, o, "cap", true, &k->cap, at) < 0 || rd_int(rd, o, "pid", true, &k->pid, at) < 0 ||
-		    rd_bool(rd, o, "granted", &k->granted, at) < 0 || rd_bool(rd, o, "host_ns", &k->host_ns, at) < 0 ||
-		    rd_str(rd, o, "syscall", false, &k->syscall, at) < 0 ||
-		    rd_int(rd, o, "count", false, &k->count, at) < 0)
-			return -1;
-		/* the launch-wide list says which stage; a stage's own list is that stage's */
-		k->stage_known = stage != NULL || json_object_object_get_ex(o, "stage", NULL);
-		if (stage)
-			k->stage = stage;
-		else if (rd_str(rd, o, "stage", false, &k->stage, at) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int rd_unit(struct reader *rd, struct json_object *o, struct t_unit *u, bool is_stage, const char *at)
-{
-	struct json_object *creds = field(o, "creds");
-	int64_t start = 0, end = 0;
-	char cat[300];
-
-	if (!o || !json_object_is_type(o, json_type_object))
-		return bad(rd, "must be an object", "%s", at);
-	if (is_stage) {
-		if (rd_str(rd, o, "name", true, &u->name, at) < 0)
-			return -1;
-		if (cn_stage_from_name(u->name) == CN_STAGE_NONE)
-			return bad(rd, "not one of the ten stage names", "%s.name", at);
-		if (rd_str(rd, o, "role", false, &u->role, at) < 0 ||
-		    rd_int(rd, o, "enter_ns", false, &start, at) < 0 || rd_int(rd, o, "exit_ns", false, &end, at) < 0)
-			return -1;
-	} else {
-		if (rd_str(rd, o, "begins_at", false, &u->begins_at, at) < 0 ||
-		    rd_str(rd, o, "image", false, &u->image, at) < 0 ||
-		    rd_int(rd, o, "start_ns", false, &start, at) < 0 || rd_int(rd, o, "end_ns", false, &end, at) < 0)
-			return -1;
-	}
-	u->start_ns = (uint64_t)start;
-	u->end_ns = end ? (uint64_t)end : UINT64_MAX;
-	if (rd_int(rd, o, "id", false, &u->id, at) < 0 || rd_int(rd, o, "pid", true, &u->pid, at) < 0)
-		return -1;
-	pathf(cat, sizeof(cat), "%s.creds", at);
-	if (creds && !json_object_is_type(creds, json_type_object))
-		return bad(rd, "must be an object with entry and exit", "%s", cat);
-	if (rd_creds(rd, creds, "entry", &u->entry, cat) < 0 || rd_creds(rd, creds, "exit", &u->exit, cat) < 0)
-		return -1;
-	return rd_transitions(rd, o, &u->tx, &u->ntx, &u->cap_tx, at) < 0 ||
-			       rd_checks(rd, o, &u->checks, &u->nchecks, &u->cap_checks, at,
-					 is_stage ? u->name : NULL) < 0 ||
-			       rd_syscalls(rd, o, &u->sc, &u->nsc, &u->cap_sc, at) < 0
-		       ? -1
-		       : 0;
-}
-
-static int rd_process(struct reader *rd, struct json_object *o, struct t_process *p, const char *at)
-{
-	struct json_object *roles, *execs, *ns, *creds;
-	int64_t start = 0, end = 0;
-	char cat[300];
-
-	if (!o || !json_object_is_type(o, json_type_object))
-		return bad(rd, "must be an object", "%s", at);
-	if (rd_int(rd, o, "pid", true, &p->pid, at) < 0 || rd_int(rd, o, "ppid", false, &p->ppid, at) < 0 ||
-	    rd_str(rd, o, "role", true, &p->role, at) < 0 || rd_str(rd, o, "comm", false, &p->comm, at) < 0 ||
-	    rd_str(rd, o, "born_in_stage", false, &p->born_in_stage, at) < 0 ||
-	    rd_str(rd, o, "clone_syscall", false, &p->clone_syscall, at) < 0 ||
-	    rd_int(rd, o, "start_ns", false, &start, at) < 0 || rd_int(rd, o, "exit_ns", false, &end, at) < 0 ||
-	    rd_array(rd, o, "roles", false, &roles, at) < 0 || rd_array(rd, o, "execs", false, &execs, at) < 0 ||
-	    rd_array(rd, o, "namespaces", false, &ns, at) < 0)
-		return -1;
-	if (index_of(role_names, NROLES, p->role) < 0)
-		return bad(rd, "unknown role", "%s.role", at);
-	p->start_ns = (uint64_t)start;
-	p->exit_ns = end ? (uint64_t)end : UINT64_MAX;
-	p->container = strcmp(p->role, "container") == 0;
-	p->born_container = p->container;
-	for (size_t i = 0; roles && i < json_object_array_length(roles); i++) {
-		const char *r = json_object_get_string(json_object_array_get_idx(roles, i));
-
-		if (r && strcmp(r, "container") == 0)
-			p->container = true;
-	}
-	for (size_t i = 0; ns && i < json_object_array_length(ns); i++) {
-		const char *n = json_object_get_string(json_object_array_get_idx(ns, i));
-
-		if (n && strcmp(n, "CLONE_NEWUSER") == 0) {
-			p->new_namespaces = false; /* the others then belong to the new user namespace */
-			break;
-		}
-		p->new_namespaces = true;
-	}
-	for (size_t i = 0; execs && i < json_object_array_length(execs); i++) {
-		struct json_object *e = json_object_array_get_idx(execs, i);
-		struct t_exec *x = PUSH(p->execs, p->nexecs, p->cap_execs);
-		char eat[300];
-		int64_t ts = 0;
-
-		pathf(eat, sizeof(eat), "%s.execs[%zu]", at, i);
-		if (rd_str(rd, e, "filename", false, &x->filename, eat) < 0 ||
-		    rd_int(rd, e, "ts_ns", false, &ts, eat) < 0 || rd_creds(rd, e, "creds", &x->creds, eat) < 0)
-			return -1;
-		x->ts = (uint64_t)ts;
-	}
-	creds = field(o, "creds");
-	pathf(cat, sizeof(cat), "%s.creds", at);
-	if (creds && !json_object_is_type(creds, json_type_object))
-		return bad(rd, "must be an object with start and exit", "%s", cat);
-	if (rd_creds(rd, creds, "start", &p->start, cat) < 0 || rd_creds(rd, creds, "exit", &p->exit, cat) < 0)
-		return -1;
-	return rd_syscalls(rd, o, &p->sc, &p->nsc, &p->cap_sc, at);
-}
-
-/* launch.configured: what the launcher was configured to give the container. */
-static int rd_configured(struct reader *rd, struct json_object *launch, struct t_trace *t)
-{
-	struct json_object *cfg = field(launch, "configured"), *caps;
-	int64_t uid, gid;
-
-	if (rd_str(rd, launch, "configured_error", false, &t->cfg_error, "launch") < 0)
-		return -1;
-	if (!cfg)
-		return 0;
-	if (!json_object_is_type(cfg, json_type_object))
-		return bad(rd, "must be an object (uid, gid, caps)", "launch.configured");
-	if (rd_int(rd, cfg, "uid", true, &uid, "launch.configured") < 0 ||
-	    rd_int(rd, cfg, "gid", true, &gid, "launch.configured") < 0)
-		return -1;
-	caps = field(cfg, "caps");
-	if (!caps || !json_object_is_type(caps, json_type_object))
-		return bad(rd, "required object of the five capability sets missing", "launch.configured.caps");
-	for (int s = 0; s < NCAPSETS; s++) {
-		struct json_object *set = field(caps, capset_names[s]);
-
-		if (!set || !json_object_is_type(set, json_type_array))
-			return bad(rd, "must be a list of capability names", "launch.configured.caps.%s",
-				   capset_names[s]);
-		for (size_t i = 0; i < json_object_array_length(set); i++) {
-			const char *name = json_object_get_string(json_object_array_get_idx(set, i));
-			int cap = name ? cn_cap_from_name(name) : -1;
-
-			if (cap < 0)
-				return bad(rd, "unknown capability", "launch.configured.caps.%s[%zu]", capset_names[s],
-					   i);
-			t->cfg_caps[s] |= 1ull << cap;
-		}
-	}
-	t->have_configured = true;
-	t->cfg_uid = (uint32_t)uid;
-	t->cfg_gid = (uint32_t)gid;
-	return 0;
-}
-
-static int read_trace(struct json_object *doc, const char *origin, struct t_trace *t, struct cn_error *err)
-{
-	struct reader rd = { origin, err };
-	struct json_object *launch, *tracer, *a, *schema;
-	int64_t uid = 0, gid = 0;
-	char at[64];
-
-	memset(t, 0, sizeof(*t));
-	t->origin = origin;
-	t->complete = true;
-	if (!doc || !json_object_is_type(doc, json_type_object) || !(schema = field(doc, "schema")) ||
-	    !is_string(schema) || strcmp(json_object_get_string(schema), CN_TRACE_SCHEMA) != 0)
-		return cn_fail(err, 0, "%s: not a cntrace trace (schema is not \"%s\")", origin, CN_TRACE_SCHEMA);
-	launch = field(doc, "launch");
-	tracer = field(doc, "tracer");
-	if (!launch || !json_object_is_type(launch, json_type_object))
-		return bad(&rd, "required object missing", "launch");
-	if (!tracer || !json_object_is_type(tracer, json_type_object))
-		return bad(&rd, "required object missing", "tracer");
-	if (rd_str(&rd, launch, "flow", true, &t->flow, "launch") < 0 ||
-	    rd_int(&rd, field(launch, "caller"), "uid", true, &uid, "launch.caller") < 0 ||
-	    rd_int(&rd, field(launch, "caller"), "gid", true, &gid, "launch.caller") < 0 ||
-	    rd_configured(&rd, launch, t) < 0 || rd_int(&rd, tracer, "lost_events", true, &t->lost, "tracer") < 0 ||
-	    rd_bool(&rd, tracer, "complete", &t->complete, "tracer") < 0)
-		return -1;
-	t->caller_uid = (uint32_t)uid;
-	t->caller_gid = (uint32_t)gid;
-	/* a trace written before the field existed had its probes whenever it has stages */
-	t->stage_probes = true;
-	if (rd_bool(&rd, tracer, "stage_probes", &t->stage_probes, "tracer") < 0)
-		return -1;
-
-	if (rd_array(&rd, doc, "processes", true, &a, "") < 0)
-		return -1;
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		pathf(at, sizeof(at), "processes[%zu]", i);
-		if (rd_process(&rd, json_object_array_get_idx(a, i), PUSH(t->procs, t->nprocs, t->cap_procs), at) < 0)
-			return -1;
-	}
-	if (rd_array(&rd, doc, "stages", true, &a, "") < 0)
-		return -1;
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		pathf(at, sizeof(at), "stages[%zu]", i);
-		if (rd_unit(&rd, json_object_array_get_idx(a, i), PUSH(t->stages, t->nstages, t->cap_stages), true,
-			    at) < 0)
-			return -1;
-	}
-	if (rd_array(&rd, doc, "phases", false, &a, "") < 0)
-		return -1;
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		pathf(at, sizeof(at), "phases[%zu]", i);
-		if (rd_unit(&rd, json_object_array_get_idx(a, i), PUSH(t->phases, t->nphases, t->cap_phases), false,
-			    at) < 0)
-			return -1;
-	}
-	if (rd_transitions(&rd, doc, &t->tx, &t->ntx, &t->cap_tx, "") < 0 ||
-	    rd_checks(&rd, doc, &t->checks, &t->nchecks, &t->cap_checks, "", NULL) < 0)
-		return -1;
-	return 0;
-}
-
-static const struct t_process *process_of(const struct t_trace *t, int64_t pid)
-{
-	for (size_t i = 0; i < t->nprocs; i++)
-		if (t->procs[i].pid == pid)
-			return &t->procs[i];
-	return NULL;
-}
-
-static const char *role_of(const struct t_trace *t, int64_t pid)
-{
-	const struct t_process *p = process_of(t, pid);
-
-	return p ? p->role : "unknown";
-}
-
 /* ------------------------------------------------------------- describing creds */
 
 static const char *const uid_names[] = { "uid", "euid", "suid", "fsuid" };
@@ -1316,7 +794,7 @@ static void diff_text(struct sb *b, const struct cn_creds *a, const struct cn_cr
 
 struct eval {
 	const struct rule *rule;
-	const struct t_trace *t;
+	const struct cn_doc *t;
 	struct cn_rule_result *res;
 };
 
@@ -1334,18 +812,18 @@ static void where_text(struct sb *b, const char *stage, int64_t pid, const char 
 static struct cn_violation *violation(struct eval *ev, const char *stage, int64_t pid, const char *syscall)
 {
 	struct cn_rule_result *r = ev->res;
-	struct cn_violation *v = PUSH(r->violations, r->nviolations, r->cap_violations);
+	struct cn_violation *v = CN_PUSH(r->violations, r->nviolations, r->cap_violations);
 
 	v->rule = r->id;
 	v->stage = xstrdup(stage);
 	v->pid = pid;
-	v->role = pid >= 0 ? xstrdup(role_of(ev->t, pid)) : NULL;
+	v->role = pid >= 0 ? xstrdup(cn_doc_role(ev->t, pid)) : NULL;
 	v->syscall = xstrdup(syscall);
 	r->status = CN_RULE_FAILED;
 	return v;
 }
 
-static struct json_object *ref(const struct t_creds *c)
+static struct json_object *ref(const struct cn_doc_creds *c)
 {
 	return c && c->have ? json_object_get(c->json) : NULL;
 }
@@ -1357,8 +835,8 @@ struct snap {
 	const char *stage;
 	const char *syscall;
 	char what[160]; /* "at entry", "after setresuid", ... */
-	const struct t_creds *creds;
-	const struct t_creds *before; /* transitions: to show the diff */
+	const struct cn_doc_creds *creds;
+	const struct cn_doc_creds *before; /* transitions: to show the diff */
 };
 
 struct snaps {
@@ -1367,18 +845,18 @@ struct snaps {
 };
 
 static void snap_add(struct snaps *ss, uint64_t ts, int64_t pid, const char *stage, const char *syscall,
-		     const struct t_creds *creds, const struct t_creds *before, const char *fmt, ...)
+		     const struct cn_doc_creds *creds, const struct cn_doc_creds *before, const char *fmt, ...)
 	__attribute__((format(printf, 8, 9)));
 
 static void snap_add(struct snaps *ss, uint64_t ts, int64_t pid, const char *stage, const char *syscall,
-		     const struct t_creds *creds, const struct t_creds *before, const char *fmt, ...)
+		     const struct cn_doc_creds *creds, const struct cn_doc_creds *before, const char *fmt, ...)
 {
 	struct snap *s;
 	va_list ap;
 
 	if (!creds || !creds->have)
 		return;
-	s = PUSH(ss->s, ss->n, ss->cap);
+	s = CN_PUSH(ss->s, ss->n, ss->cap);
 	s->ts = ts;
 	s->pid = pid;
 	s->stage = stage;
@@ -1390,14 +868,14 @@ static void snap_add(struct snaps *ss, uint64_t ts, int64_t pid, const char *sta
 	va_end(ap);
 }
 
-static const char *tx_cause(const struct t_transition *x)
+static const char *tx_cause(const struct cn_doc_transition *x)
 {
 	if (x->syscall)
 		return x->syscall;
 	return x->kind ? x->kind : "a cred change";
 }
 
-static void snap_transition(struct snaps *ss, const struct t_transition *x)
+static void snap_transition(struct snaps *ss, const struct cn_doc_transition *x)
 {
 	/* the state before counts too: evidence the trace missed the change into it */
 	snap_add(ss, x->ts ? x->ts - 1 : 0, x->pid, x->stage, x->syscall, &x->before, NULL, "before %s", tx_cause(x));
@@ -1428,7 +906,7 @@ static void host_privilege_in(struct eval *ev, struct snaps *ss, const char *sta
 	v->after = ref(first->creds);
 }
 
-static void raise_in(struct eval *ev, const struct t_transition *x, const char *stage)
+static void raise_in(struct eval *ev, const struct cn_doc_transition *x, const char *stage)
 {
 	struct sb b = { 0 };
 	struct cn_violation *v;
@@ -1455,51 +933,14 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
-/*
- * A check that no syscall of the process asked for (policy/README.md,
- * "Capability checks nobody asked for"): made outside any syscall, or the
- * kernel's memory overcommit heuristic, which asks whether the task has
- * CAP_SYS_ADMIN only to leave it the admin reserve, grants nothing and is not
- * audited. A clone-family syscall checks CAP_SYS_ADMIN for real only when it
- * makes namespaces in the host user namespace.
- */
-static bool incidental(const struct t_trace *t, const struct t_check *k, bool stage_known, const char *stage)
-{
-	static const char *const overcommit[] = { "mmap", "mmap2", "mprotect", "pkey_mprotect", "mremap", "brk",
-						  "execve", "execveat", "shmget", NULL };
-	static const char *const clones[] = { "clone", "clone3", "fork", "vfork", NULL };
-
-	if (!k->syscall)
-		return true;
-	if (strcmp(k->cap, "CAP_SYS_ADMIN") != 0)
-		return false;
-	if (in_list(k->syscall, overcommit))
-		return true;
-	if (!in_list(k->syscall, clones))
-		return false;
-	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct t_process *c = &t->procs[i];
-
-		if (c->ppid != k->pid || !c->new_namespaces || !c->clone_syscall ||
-		    strcmp(c->clone_syscall, k->syscall) != 0)
-			continue;
-		if (stage_known && (c->born_in_stage == NULL) != (stage == NULL))
-			continue;
-		if (stage_known && stage && strcmp(c->born_in_stage, stage) != 0)
-			continue;
-		return false;
-	}
-	return true;
-}
-
-static void host_capability_in(struct eval *ev, const struct t_check *k, bool stage_known, const char *stage)
+static void host_capability_in(struct eval *ev, const struct cn_doc_check *k, bool stage_known, const char *stage)
 {
 	const struct rule *r = ev->rule;
 	struct sb b = { 0 };
 	struct cn_violation *v;
 	int cap;
 
-	if (!k->granted || !k->host_ns || incidental(ev->t, k, stage_known, stage))
+	if (!k->granted || !k->host_ns || cn_doc_incidental(ev->t, k, stage_known, stage))
 		return;
 	cap = cn_cap_from_name(k->cap);
 	if (r->asserts & A_NO_HOST_CAP_USE) {
@@ -1518,7 +959,7 @@ static void host_capability_in(struct eval *ev, const struct t_check *k, bool st
 	}
 }
 
-static void forbidden_in(struct eval *ev, const struct t_syscall *sc, size_t n, const char *stage, int64_t pid)
+static void forbidden_in(struct eval *ev, const struct cn_doc_syscall *sc, size_t n, const char *stage, int64_t pid)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct sb b = { 0 };
@@ -1541,7 +982,7 @@ static bool role_selected(const struct rule *r, const char *role)
 	return !r->roles || (k >= 0 && (r->roles & (1u << k)));
 }
 
-static bool stage_selected(const struct rule *r, const struct t_unit *s)
+static bool stage_selected(const struct rule *r, const struct cn_doc_unit *s)
 {
 	enum cn_stage st = cn_stage_from_name(s->name);
 
@@ -1559,10 +1000,10 @@ static void expect_id(struct sb *b, const char *const names[4], const uint32_t h
 		}
 }
 
-static void final_creds_of(struct eval *ev, const struct t_unit *s)
+static void final_creds_of(struct eval *ev, const struct cn_doc_unit *s)
 {
 	const struct final_creds *f = &ev->rule->final;
-	const struct t_trace *t = ev->t;
+	const struct cn_doc *t = ev->t;
 	struct json_object *expected = json_object_new_object();
 	struct sb diff = { 0 }, b = { 0 };
 	struct cn_violation *v;
@@ -1660,7 +1101,7 @@ static void eval_stages(struct eval *ev)
 	const struct rule *r = ev->rule;
 
 	for (size_t i = 0; i < ev->t->nstages; i++) {
-		const struct t_unit *s = &ev->t->stages[i];
+		const struct cn_doc_unit *s = &ev->t->stages[i];
 
 		if (!stage_selected(r, s))
 			continue;
@@ -1688,7 +1129,7 @@ static void eval_stages(struct eval *ev)
 }
 
 /* Every cred snapshot of one process, anywhere in the trace. */
-static void snaps_of_process(const struct t_trace *t, const struct t_process *p, struct snaps *ss)
+static void snaps_of_process(const struct cn_doc *t, const struct cn_doc_process *p, struct snaps *ss)
 {
 	snap_add(ss, p->start_ns, p->pid, NULL, NULL, &p->start, NULL, "at its start");
 	for (size_t i = 0; i < t->ntx; i++)
@@ -1698,7 +1139,7 @@ static void snaps_of_process(const struct t_trace *t, const struct t_process *p,
 		snap_add(ss, p->execs[i].ts, p->pid, NULL, "execve", &p->execs[i].creds, NULL, "after exec of %s",
 			 p->execs[i].filename ? p->execs[i].filename : "?");
 	for (size_t i = 0; i < t->nstages; i++) {
-		const struct t_unit *s = &t->stages[i];
+		const struct cn_doc_unit *s = &t->stages[i];
 
 		if (s->pid != p->pid)
 			continue;
@@ -1706,7 +1147,7 @@ static void snaps_of_process(const struct t_trace *t, const struct t_process *p,
 		snap_add(ss, s->end_ns, p->pid, s->name, NULL, &s->exit, NULL, "at exit of %s", s->name);
 	}
 	for (size_t i = 0; i < t->nphases; i++) {
-		const struct t_unit *ph = &t->phases[i];
+		const struct cn_doc_unit *ph = &t->phases[i];
 
 		if (ph->pid != p->pid)
 			continue;
@@ -1722,10 +1163,10 @@ static void snaps_of_process(const struct t_trace *t, const struct t_process *p,
 static void eval_launch(struct eval *ev)
 {
 	const struct rule *r = ev->rule;
-	const struct t_trace *t = ev->t;
+	const struct cn_doc *t = ev->t;
 
 	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct t_process *p = &t->procs[i];
+		const struct cn_doc_process *p = &t->procs[i];
 
 		if (!role_selected(r, p->role))
 			continue;
@@ -1740,55 +1181,30 @@ static void eval_launch(struct eval *ev)
 			forbidden_in(ev, p->sc, p->nsc, NULL, p->pid);
 	}
 	for (size_t i = 0; i < t->ntx; i++)
-		if ((r->asserts & A_NO_RAISE) && role_selected(r, role_of(t, t->tx[i].pid)))
+		if ((r->asserts & A_NO_RAISE) && role_selected(r, cn_doc_role(t, t->tx[i].pid)))
 			raise_in(ev, &t->tx[i], NULL);
 	for (size_t i = 0; i < t->nchecks; i++)
 		if ((r->asserts & (A_NO_HOST_CAP_USE | A_ALLOWED_HOST_CAPS)) &&
-		    role_selected(r, role_of(t, t->checks[i].pid)))
+		    role_selected(r, cn_doc_role(t, t->checks[i].pid)))
 			host_capability_in(ev, &t->checks[i], t->checks[i].stage_known, t->checks[i].stage);
-}
-
-/*
- * The container's phases: everything a process born in the container did, and
- * what the process that became the container did from the exec of the command
- * on (its phases that start after its StartProcess ended).
- */
-static bool container_phase(const struct t_trace *t, const struct t_process *p, const struct t_unit *ph)
-{
-	uint64_t after = 0;
-	bool started = false;
-
-	if (ph->pid != p->pid)
-		return false;
-	if (p->born_container)
-		return true;
-	for (size_t i = 0; i < t->nstages; i++)
-		if (t->stages[i].pid == p->pid && strcmp(t->stages[i].name, "StartProcess") == 0) {
-			started = true;
-			if (t->stages[i].end_ns > after)
-				after = t->stages[i].end_ns;
-		}
-	if (!started)
-		return ph->begins_at && strcmp(ph->begins_at, "exec") == 0;
-	return ph->start_ns >= after;
 }
 
 /* scope "container": the container's processes from the command's exec on. */
 static void eval_container(struct eval *ev)
 {
 	const struct rule *r = ev->rule;
-	const struct t_trace *t = ev->t;
+	const struct cn_doc *t = ev->t;
 
 	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct t_process *p = &t->procs[i];
+		const struct cn_doc_process *p = &t->procs[i];
 		struct snaps ss = { 0 };
 
 		if (!p->container || !role_selected(r, p->role))
 			continue;
 		for (size_t j = 0; j < t->nphases; j++) {
-			const struct t_unit *ph = &t->phases[j];
+			const struct cn_doc_unit *ph = &t->phases[j];
 
-			if (!container_phase(t, p, ph))
+			if (!cn_doc_container_phase(t, p, ph))
 				continue;
 			snap_add(&ss, ph->start_ns, p->pid, NULL, NULL, &ph->entry, NULL, "at the start of %s",
 				 ph->image && *ph->image ? ph->image : "the container");
@@ -1816,7 +1232,7 @@ static void eval_container(struct eval *ev)
 static void eval_global(struct eval *ev)
 {
 	const struct rule *r = ev->rule;
-	const struct t_trace *t = ev->t;
+	const struct cn_doc *t = ev->t;
 	struct sb b = { 0 };
 	struct cn_violation *v;
 
@@ -1860,7 +1276,7 @@ static void eval_global(struct eval *ev)
 }
 
 /* Why a rule says nothing about this trace; NULL when it applies. */
-static char *not_applicable(const struct rule *r, const struct t_trace *t)
+static char *not_applicable(const struct rule *r, const struct cn_doc *t)
 {
 	int flow = index_of(flow_names, NFLOWS, t->flow);
 	struct sb b = { 0 };
@@ -1885,7 +1301,7 @@ static char *not_applicable(const struct rule *r, const struct t_trace *t)
 	return NULL;
 }
 
-static void eval_rule(const struct rule *r, const struct t_trace *t, struct cn_rule_result *res)
+static void eval_rule(const struct rule *r, const struct cn_doc *t, struct cn_rule_result *res)
 {
 	struct eval ev = { r, t, res };
 
@@ -1909,11 +1325,11 @@ static void eval_rule(const struct rule *r, const struct t_trace *t, struct cn_r
 struct cn_check *cn_policy_check(const struct cn_policy *p, struct json_object *trace, const char *origin,
 				 struct cn_error *err)
 {
-	struct t_trace t;
+	struct cn_doc t;
 	struct cn_check *c;
 
-	if (read_trace(trace, origin, &t, err) < 0) {
-		trace_free(&t);
+	if (cn_doc_read(trace, origin, &t, err) < 0) {
+		cn_doc_free(&t);
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -1936,7 +1352,7 @@ struct cn_check *cn_policy_check(const struct cn_policy *p, struct json_object *
 			break;
 		}
 	}
-	trace_free(&t);
+	cn_doc_free(&t);
 	return c;
 }
 

@@ -86,7 +86,7 @@ static void capset_text(char *buf, size_t size, uint64_t set, uint64_t all)
 		memcpy(buf + size - 4, "...", 4);
 }
 
-static void creds_text(char *buf, size_t size, const struct cn_creds *c)
+void cn_summary_creds_text(char *buf, size_t size, const struct cn_creds *c)
 {
 	char eff[96], prm[96];
 	uint64_t all = (1ull << (CN_CAP_LAST + 1)) - 1;
@@ -135,7 +135,7 @@ static size_t capdiff_text(char *buf, size_t size, const char *set, uint64_t bef
 }
 
 /* What changed from before to after, field by field, on one line. */
-static void diff_text(char *buf, size_t size, const struct cn_creds *b, const struct cn_creds *a)
+void cn_summary_creds_diff(char *buf, size_t size, const struct cn_creds *b, const struct cn_creds *a)
 {
 	size_t n = 0;
 
@@ -236,9 +236,9 @@ static void print_transitions(FILE *f, struct json_object *list)
 			j++;
 		}
 		if (have_before)
-			diff_text(text, sizeof(text), &before, &after);
+			cn_summary_creds_diff(text, sizeof(text), &before, &after);
 		else
-			creds_text(text, sizeof(text), &after);
+			cn_summary_creds_text(text, sizeof(text), &after);
 		if (nlines < MAX_LINES) {
 			char count[24] = "";
 
@@ -290,11 +290,11 @@ static void print_span(FILE *f, const char *title, struct json_object *span)
 	bool have_exit = creds_of(get(creds, "exit"), &exit);
 
 	creds_of(get(creds, "entry"), &entry);
-	creds_text(e, sizeof(e), &entry);
+	cn_summary_creds_text(e, sizeof(e), &entry);
 	if (have_exit && cn_creds_diff(&entry, &exit) == 0)
 		snprintf(x, sizeof(x), "same");
 	else if (have_exit)
-		creds_text(x, sizeof(x), &exit);
+		cn_summary_creds_text(x, sizeof(x), &exit);
 	else
 		snprintf(x, sizeof(x), "(no exit seen)");
 	syscall_totals(get(span, "syscalls"), &calls, &errors);
@@ -333,6 +333,39 @@ static void print_unstaged(FILE *f, struct json_object *doc)
 	print_cap_checks(f, cs);
 }
 
+/* cntrace exec: the boundaries the launcher crossed (its other execs are the phases below). */
+static void print_boundaries(FILE *f, struct json_object *list)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < len(list) && shown < MAX_PHASES_SHOWN; i++) {
+		struct json_object *b = json_object_array_get_idx(list, i), *ns = get(b, "namespaces");
+		const char *kind = str(b, "kind", "?");
+		char what[512] = "";
+		size_t n = 0;
+
+		if (strcmp(kind, "exec") == 0 && !flag(b, "payload"))
+			continue;
+		if (!shown++)
+			fprintf(f, "  boundaries (phase detection; the payload's exec marked *)\n");
+		if (strcmp(kind, "clone") == 0)
+			n += (size_t)snprintf(what, sizeof(what), " child %" PRId64 ":", num(b, "child", 0));
+		for (size_t k = 0; k < len(ns) && n < sizeof(what); k++) {
+			struct json_object *name = json_object_array_get_idx(ns, k);
+
+			n += (size_t)snprintf(what + n, sizeof(what) - n, " %s",
+					      json_object_is_type(name, json_type_string) ? json_object_get_string(name)
+											  : "?");
+		}
+		if (n < sizeof(what) && !is_null(get(b, "path")))
+			n += (size_t)snprintf(what + n, sizeof(what) - n, " %s", str(b, "path", ""));
+		if (n < sizeof(what) && get(b, "put_old"))
+			snprintf(what + n, sizeof(what) - n, " %s", str(b, "put_old", ""));
+		fprintf(f, "      %-11s %s pid %-7" PRId64 "%s\n", kind, flag(b, "payload") ? "*" : " ", num(b, "pid", 0),
+			what);
+	}
+}
+
 void cn_summary_print(FILE *f, struct json_object *doc)
 {
 	struct json_object *launch = get(doc, "launch"), *tracer = get(doc, "tracer");
@@ -361,6 +394,8 @@ void cn_summary_print(FILE *f, struct json_object *doc)
 		fprintf(f, "  %-8" PRId64 " %-8" PRId64 " %-16s %-5s %s\n", num(p, "pid", 0), num(p, "ppid", 0),
 			str(p, "role", "?"), exitbuf, image);
 	}
+	if (!run)
+		print_boundaries(f, get(doc, "boundaries"));
 	if (run || len(stages)) {
 		print_unstaged(f, doc);
 		for (size_t i = 0; i < len(stages); i++) {

@@ -11,4 +11,10 @@
 
 void cn_summary_print(FILE *f, struct json_object *doc);
 
+struct cn_creds;
+/* One cred snapshot as the summary shows it: "HOST uid=0,0,0 gid=0 caps eff=all prm=all". */
+void cn_summary_creds_text(char *buf, size_t size, const struct cn_creds *c);
+/* What changed from b to a, as the summary shows it: " uid 0,0,0,0->1000,... eff -all". */
+void cn_summary_creds_diff(char *buf, size_t size, const struct cn_creds *b, const struct cn_creds *a);
+
 #endif

@@ -28,9 +28,13 @@
 #include "cleanup.h"
 #include "cntrace.skel.h"
 #include "events.h"
+#include "ring.h"
+#include "spool.h"
+#include "stages_ext.h"
 
 #define EVENTS_RING (16u << 20)       /* lifecycle and privilege records: never expected to fill */
 #define SYSCALL_LOG_RING (64u << 20)  /* --syscalls full */
+#define DRAIN_POLL_MS 5               /* how often the reader looks at rings that did not wake it */
 
 static uint64_t now_ns(void)
 {
@@ -319,9 +323,11 @@ static int gate_open(const struct cn_tracer_opts *o, struct gate *g, struct cn_e
 /* ---- draining the ring buffers on a thread of their own ---- */
 
 struct drain {
-	struct ring_buffer *rb;
+	struct cn_ring *rings[2]; /* the events, and the syscall log (--syscalls full) */
+	int nrings;
 	struct cn_trace *tr;
 	int stop_fd;
+	int kick_fd; /* read the rings now (the launch's first process exited) */
 	int error; /* negative errno of a failed consume */
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* tr->live moved */
@@ -339,6 +345,30 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int drain_rings(struct drain *d)
+{
+	int rc = 0;
+
+	for (int i = 0; i < d->nrings; i++) {
+		long n = cn_ring_consume(d->rings[i]);
+
+		if (n < 0) {
+			errno = (int)-n;
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static void drain_close(struct drain *d)
+{
+	if (d->stop_fd >= 0)
+		close(d->stop_fd);
+	if (d->kick_fd >= 0)
+		close(d->kick_fd);
+	d->stop_fd = d->kick_fd = -1;
+}
+
 static void *drain_main(void *arg)
 {
 	struct drain *d = arg;
@@ -350,86 +380,70 @@ static void *drain_main(void *arg)
 		d->error = -errno;
 		return NULL;
 	}
-	ev.data.u32 = 0;
-	epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), &ev);
+	for (int i = 0; i < d->nrings; i++) {
+		ev.data.u32 = 0;
+		epoll_ctl(ep, EPOLL_CTL_ADD, cn_ring_fd(d->rings[i]), &ev);
+	}
 	ev.data.u32 = 1;
 	epoll_ctl(ep, EPOLL_CTL_ADD, d->stop_fd, &ev);
+	ev.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, d->kick_fd, &ev);
 	while (!stop) {
-		struct epoll_event evs[2];
-		int n = epoll_wait(ep, evs, 2, -1);
+		struct epoll_event evs[4];
+		/* the kernel side wakes us only when a ring fills up (see events_wakeup): poll */
+		int n = epoll_wait(ep, evs, 4, DRAIN_POLL_MS);
+		eventfd_t v;
 
 		if (n < 0 && errno != EINTR) {
 			d->error = -errno;
 			break;
 		}
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			if (evs[i].data.u32 == 1)
 				stop = true;
-		if (ring_buffer__consume(d->rb) < 0 && !d->error)
+			if (evs[i].data.u32 == 2)
+				eventfd_read(d->kick_fd, &v);
+		}
+		if (drain_rings(d) < 0 && !d->error)
 			d->error = -errno;
 	}
 	return NULL;
 }
 
-/* ---- the count maps, read once at the end ---- */
+/* ---- what the maps hold at the end ---- */
 
-static void read_counts(struct cntrace_bpf *skel, struct cn_trace *tr)
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of one thread */
+#endif
+
+/*
+ * The counts a thread has not flushed yet: it is still running (the linger
+ * ran out, or it outlives the launch on purpose). Its task storage is read
+ * through a pidfd of the thread; a thread that is gone has flushed already.
+ */
+static void read_live_counts(struct cntrace_bpf *skel, struct cn_trace *tr)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(skel->maps.counts);
-	struct cn_sc_key key, next;
-	_cleanup_free_ struct cn_sc_val *vals = calloc((size_t)ncpu, sizeof(*vals));
-	void *prev = NULL;
+	_cleanup_free_ struct cn_task *t = malloc(sizeof(*t));
+	int fd = bpf_map__fd(skel->maps.tasks);
+	uint32_t tid;
 
-	if (!vals)
+	if (!t)
 		return;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct cn_sc_val sum = { 0, 0 };
+	for (size_t i = 0; cn_trace_live_thread(tr, i, &tid); i++) {
+		_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)tid, PIDFD_THREAD);
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals) < 0)
+		if (pidfd < 0 && errno == EINVAL) /* before 6.9: a pidfd of a process leader still works */
+			pidfd = (int)syscall(SYS_pidfd_open, (pid_t)tid, 0);
+		if (pidfd < 0 || bpf_map_lookup_elem(fd, &pidfd, t) < 0)
 			continue;
-		for (int c = 0; c < ncpu; c++) {
-			sum.count += vals[c].count;
-			sum.errors += vals[c].errors;
-		}
-		cn_trace_add_count(tr, &key, &sum);
-	}
-}
+		for (uint32_t k = 0; k < CN_TR_COUNTS; k++) {
+			struct cn_sc_key key = { t->pid, t->instance, t->phase, t->counts[k].nr };
+			struct cn_sc_val val = { t->counts[k].count, t->counts[k].errors };
 
-/* The fast-path rows: mmap the array, one key per used row. */
-static void read_slot_counts(struct cntrace_bpf *skel, struct cn_trace *tr)
-{
-	int fd = bpf_map__fd(skel->maps.slot_counts);
-	uint32_t used = skel->data->next_slot;
-	size_t size = (size_t)CN_TR_SLOTS * CN_TR_NR_MAX * sizeof(struct cn_sc_val);
-	long page = sysconf(_SC_PAGESIZE);
-	const struct cn_sc_val *rows;
-
-	size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
-	rows = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	if (rows == MAP_FAILED) {
-		tr->bad_records++; /* the counts are missing: say so */
-		return;
-	}
-	if (used > CN_TR_SLOTS)
-		used = CN_TR_SLOTS;
-	for (uint32_t slot = 0; slot < used; slot++) {
-		struct cn_sc_key key;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.slot_keys), &slot, &key) < 0)
-			continue;
-		for (int nr = 0; nr < CN_TR_NR_MAX; nr++) {
-			const struct cn_sc_val *v = &rows[(size_t)slot * CN_TR_NR_MAX + (size_t)nr];
-
-			if (v->count) {
-				key.nr = nr;
-				cn_trace_add_count(tr, &key, v);
-			}
+			if (val.count)
+				cn_trace_add_count(tr, &key, &val);
 		}
 	}
-	munmap((void *)rows, size);
 }
 
 static void read_cap_checks(struct cntrace_bpf *skel, struct cn_trace *tr)
@@ -502,34 +516,108 @@ static int attach_usdt(struct cntrace_bpf *skel, const char *binary, struct bpf_
 
 struct session {
 	struct cntrace_bpf *skel;
-	struct bpf_link *links[16];
-	int nlinks;
-	struct ring_buffer *rb;
+	struct bpf_link *links[16 + CN_TR_EXT_STAGE_MAX]; /* the tracepoints, the USDT probes, the --stage uprobes */
+	int ntp, nlinks;
+	struct cn_ring *rings[2];
+	bool detach_late;           /* opts->detach_after_exit */
 };
+
+/*
+ * Detaching a uprobe waits for an RCU tasks-trace grace period in the kernel,
+ * ~0.1 s here, one probe site after the other: the launcher's 4 USDT sites
+ * made every cntrace exit 0.4 s late. A caller that exits soon after
+ * (opts->detach_after_exit) gives the last references to them to a reaper, a
+ * child that holds nothing else (not our stdio: whoever reads our output sees
+ * EOF when we exit) and exits once we have dropped ours, paying the wait in
+ * the background. Returns the pipe whose closing lets it go, or -1 (then we
+ * pay the wait ourselves).
+ */
+static int uprobe_reaper(void)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		_cleanup_close_ int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		char link[64], target[64];
+		char c;
+
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		/* keep the BPF objects and perf events (the uprobes), drop everything else */
+		for (int fd = 0; fd < 1024; fd++) {
+			ssize_t n;
+
+			if (fd == p[0] || fd == dir)
+				continue;
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			n = readlink(link, target, sizeof(target) - 1);
+			if (n < 0)
+				continue;
+			target[n] = '\0';
+			if (fd > 2 && (strncmp(target, "anon_inode:bpf", 14) == 0 ||
+				       strcmp(target, "anon_inode:[perf_event]") == 0))
+				continue;
+			close(fd);
+		}
+		syscall(SYS_close_range, 1024, ~0U, 0);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+	return p[1];
+}
 
 static void session_destroy(struct session *s)
 {
-	ring_buffer__free(s->rb);
-	for (int i = 0; i < s->nlinks; i++)
+	int reaper = -1;
+
+	for (int i = 0; i < 2; i++)
+		cn_ring_free(s->rings[i]);
+	/* the tracepoints first, and here: their detach is quick, and no reaper should keep them */
+	for (int i = 0; i < s->ntp; i++)
+		bpf_link__destroy(s->links[i]);
+	if (s->nlinks > s->ntp && s->detach_late)
+		reaper = uprobe_reaper();
+	for (int i = s->ntp; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	cntrace_bpf__destroy(s->skel);
+	if (reaper >= 0)
+		close(reaper); /* the reaper holds the last references now: it may go */
 }
 
 static int session_start(const struct cn_tracer_opts *o, struct session *s, bool *usdt, struct cn_error *err)
 {
+	uint32_t ring;
 	int rc;
 
 	libbpf_set_print(libbpf_print);
+	s->detach_late = o->detach_after_exit;
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return cn_fail(err, 0, "cannot trace: this kernel exposes no BTF (/sys/kernel/btf/vmlinux)");
 	s->skel = cntrace_bpf__open();
 	if (!s->skel)
 		return fail_bpf(err, -errno, "open the BPF object");
 	s->skel->rodata->full_syscalls = o->full_syscalls;
-	bpf_map__set_max_entries(s->skel->maps.events, o->ring_bytes ? (uint32_t)o->ring_bytes : EVENTS_RING);
+	ring = o->ring_bytes ? (uint32_t)o->ring_bytes : EVENTS_RING;
+	s->skel->rodata->events_wakeup = ring / 4; /* and the reader polls: see drain_main */
+	bpf_map__set_max_entries(s->skel->maps.events, ring);
 	if (o->full_syscalls)
 		bpf_map__set_max_entries(s->skel->maps.syscall_log, SYSCALL_LOG_RING);
 	bpf_program__set_autoload(s->skel->progs.cn_sys_enter, o->full_syscalls);
+	bpf_program__set_autoload(s->skel->progs.cn_uprobe_stage, o->ext_stages && o->ext_stages->n);
 	rc = cntrace_bpf__load(s->skel);
 	if (rc)
 		return fail_bpf(err, rc, "load the BPF programs");
@@ -544,7 +632,7 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 			continue;
 		if (attach_tp(progs[i], &s->links[s->nlinks], err) < 0)
 			return -1;
-		s->nlinks++;
+		s->ntp = ++s->nlinks;
 	}
 	*usdt = false;
 	if (o->usdt_binary) {
@@ -566,6 +654,9 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 			}
 		}
 	}
+	if (o->ext_stages && o->ext_stages->n) /* what attached is in links: session_destroy detaches it */
+		return cn_ext_stages_attach(s->skel->progs.cn_uprobe_stage, o->ext_stages, s->links, &s->nlinks,
+					    (int)(sizeof(s->links) / sizeof(s->links[0])), err);
 	return 0;
 }
 
@@ -614,8 +705,9 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	struct session s = { 0 };
 	struct gate g = { -1, -1, -1 };
 	struct watchdog wd = { -1, -1 };
-	struct drain d = { .stop_fd = -1 };
-	struct cn_task seed;
+	struct drain d = { .stop_fd = -1, .kick_fd = -1 };
+	_cleanup_free_ struct cn_task *seed = calloc(1, sizeof(*seed));
+	int seed_fd = -1;
 	pthread_condattr_t ca;
 	pthread_t thread;
 	uint64_t t0 = now_ns(), released;
@@ -644,45 +736,65 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 		return -1;
 	}
 
-	memset(&seed, 0, sizeof(seed));
-	seed.pid = pid;
-	seed.phase = CN_TR_SEED_PHASE;
-	seed.role = strcmp(o->mode, "run") == 0 ? CN_ROLE_STARTER : CN_TR_ROLE_OTHER;
-	seed.slot = CN_TR_SEED_SLOT;
-	struct cn_sc_key seed_key = { pid, 0, CN_TR_SEED_PHASE, 0 };
-	uint32_t seed_slot = CN_TR_SEED_SLOT;
-
-	if (bpf_map__update_elem(s.skel->maps.slot_keys, &seed_slot, sizeof(seed_slot), &seed_key,
-				 sizeof(seed_key), BPF_ANY) < 0 ||
-	    bpf_map__update_elem(s.skel->maps.tasks, &pid, sizeof(pid), &seed, sizeof(seed), BPF_ANY) < 0) {
+	/* the launch filter: task storage for the gate child, keyed by a pidfd of it */
+	if (seed) {
+		seed->pid = pid;
+		seed->phase = CN_TR_SEED_PHASE;
+		seed->role = strcmp(o->mode, "run") == 0 ? CN_ROLE_STARTER : CN_TR_ROLE_OTHER;
+		seed_fd = (int)syscall(SYS_pidfd_open, g.pid, 0);
+	}
+	if (!seed || seed_fd < 0 ||
+	    bpf_map__update_elem(s.skel->maps.tasks, &seed_fd, sizeof(seed_fd), seed, sizeof(*seed), BPF_NOEXIST) < 0) {
 		cn_fail(err, errno, "cannot trace: seed the launch filter");
+		if (seed_fd >= 0)
+			close(seed_fd);
 		gate_kill(&g);
 		watchdog_stop(&wd);
 		session_destroy(&s);
 		return -1;
 	}
+	close(seed_fd);
 
-	d.tr = cn_trace_new(pid, seed.role, now_ns());
-	d.rb = s.rb;
+	d.tr = cn_trace_new(pid, seed->role, now_ns());
+	if (d.tr && o->full_syscalls && o->log_dir) {
+		d.tr->log = cn_spool_open(o->log_dir, err);
+		if (!d.tr->log) {
+			gate_kill(&g);
+			watchdog_stop(&wd);
+			session_destroy(&s);
+			cn_trace_free(d.tr);
+			return cn_prefix(err, "cannot trace: ");
+		}
+	}
+	if (d.tr)
+		d.tr->drop_log = o->full_syscalls && !o->log_dir;
 	d.stop_fd = eventfd(0, EFD_CLOEXEC);
+	d.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d.changed, &ca);
-	s.rb = d.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), on_record, &d, NULL);
-	if (d.rb && o->full_syscalls &&
-	    ring_buffer__add(d.rb, bpf_map__fd(s.skel->maps.syscall_log), on_record, &d) < 0) {
-		ring_buffer__free(d.rb);
-		s.rb = d.rb = NULL;
+	s.rings[0] = cn_ring_new(bpf_map__fd(s.skel->maps.events), on_record, &d, err);
+	if (s.rings[0] && o->full_syscalls)
+		s.rings[1] = cn_ring_new(bpf_map__fd(s.skel->maps.syscall_log), on_record, &d, err);
+	d.rings[0] = s.rings[0];
+	d.rings[1] = s.rings[1];
+	d.nrings = s.rings[1] ? 2 : 1;
+	if (!s.rings[0] || (o->full_syscalls && !s.rings[1])) {
+		gate_kill(&g);
+		watchdog_stop(&wd);
+		session_destroy(&s);
+		cn_trace_free(d.tr);
+		drain_close(&d);
+		return cn_prefix(err, "cannot trace: ");
 	}
-	if (!d.tr || d.stop_fd < 0 || !d.rb || pthread_create(&thread, NULL, drain_main, &d) != 0) {
+	if (!d.tr || d.stop_fd < 0 || d.kick_fd < 0 || pthread_create(&thread, NULL, drain_main, &d) != 0) {
 		cn_fail(err, errno, "cannot trace: start the ring buffer reader");
 		gate_kill(&g);
 		watchdog_stop(&wd);
 		session_destroy(&s);
 		cn_trace_free(d.tr);
-		if (d.stop_fd >= 0)
-			close(d.stop_fd);
+		drain_close(&d);
 		return -1;
 	}
 
@@ -699,11 +811,12 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 		pthread_join(thread, NULL);
 		session_destroy(&s);
 		cn_trace_free(d.tr);
-		close(d.stop_fd);
+		drain_close(&d);
 		return -1;
 	}
 	while (waitpid(g.pid, &status, 0) < 0 && errno == EINTR)
 		;
+	eventfd_write(d.kick_fd, 1); /* its exit record, and most likely the others', are in the ring */
 	watchdog_stop(&wd);
 	forward_signals(false);
 	forward_to = -1;
@@ -711,8 +824,9 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	wait_quiet(&d, o->linger_s);
 	eventfd_write(d.stop_fd, 1);
 	pthread_join(thread, NULL);
-	ring_buffer__consume(d.rb);
-	close(d.stop_fd);
+	if (drain_rings(&d) < 0 && !d.error)
+		d.error = -errno;
+	drain_close(&d);
 
 	d.tr->exit_status = status;
 	d.tr->startup_ns = released - t0;
@@ -721,8 +835,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	d.tr->usdt_attached = usdt;
 	d.tr->mode = o->mode;
 	d.tr->flow = o->flow;
-	read_counts(s.skel, d.tr);
-	read_slot_counts(s.skel, d.tr);
+	read_live_counts(s.skel, d.tr);
 	read_cap_checks(s.skel, d.tr);
 	read_losses(s.skel, d.tr);
 	session_destroy(&s);

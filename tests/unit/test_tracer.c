@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <CUnit/Basic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include "json.h"
 #include "model.h"
 #include "names.h"
+#include "spool.h"
 #include "stage.h"
+#include <unistd.h>
 
 static const char *golden_dir = ".";
 
@@ -561,6 +564,168 @@ static void test_json_has_the_contract_keys(void)
 	cn_trace_free(tr);
 }
 
+/* ---- syscall counts as the kernel side flushes them ---- */
+
+static void feed_counts(struct cn_trace *tr, uint64_t ts, uint32_t pid, uint32_t tid, uint32_t instance,
+			uint32_t phase, uint32_t n, const int32_t *nrs, const uint64_t *counts, const uint32_t *errors)
+{
+	struct cn_ev_counts e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_COUNTS, ts, pid, tid, instance, phase, 0, 0, -1);
+	/* spread over the table as the kernel side's hashing would, free slots between them */
+	for (uint32_t i = 0; i < n; i++)
+		e.ent[(i * 7 + 3) % CN_TR_COUNTS] = (struct cn_count_ent){ .nr = nrs[i], .errors = errors[i],
+									   .count = counts[i] };
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+static void test_model_adds_up_flushed_counts(void)
+{
+	struct cn_trace *tr = cn_trace_new(10, CN_ROLE_STARTER, 100);
+	struct cn_ev_counts bad;
+	const int32_t nrs[] = { 0, 1, -1 };
+	const uint64_t c1[] = { 5, 7, 1 }, c2[] = { 3, 0, 2 };
+	const uint32_t e1[] = { 1, 0, 0 }, e2[] = { 2, 0, 1 };
+
+	/* two threads of process 10, same stage instance and phase: one row per number */
+	feed_counts(tr, 101, 10, 10, 0, CN_TR_SEED_PHASE, 3, nrs, c1, e1);
+	feed_counts(tr, 102, 10, 11, 0, CN_TR_SEED_PHASE, 3, nrs, c2, e2);
+	/* another phase stays apart */
+	feed_counts(tr, 103, 10, 10, 0, 5, 1, nrs, c1, e1);
+	cn_trace_finish(tr);
+	CU_ASSERT_EQUAL(tr->ncounts, 4);
+	CU_ASSERT_EQUAL(tr->counts[0].key.nr, -1);
+	CU_ASSERT_EQUAL(tr->counts[0].val.count, 3);
+	CU_ASSERT_EQUAL(tr->counts[0].val.errors, 1);
+	CU_ASSERT_EQUAL(tr->counts[1].key.nr, 0);
+	CU_ASSERT_EQUAL(tr->counts[1].val.count, 8);
+	CU_ASSERT_EQUAL(tr->counts[1].val.errors, 3);
+	CU_ASSERT_EQUAL(tr->counts[2].key.nr, 1);
+	CU_ASSERT_EQUAL(tr->counts[2].val.count, 7);
+	CU_ASSERT_EQUAL(tr->counts[3].key.phase, 5);
+	CU_ASSERT_EQUAL(tr->counts[3].val.count, 5);
+
+	/* a record cut short is malformed, and adds nothing */
+	memset(&bad, 0, sizeof(bad));
+	hdr(&bad.h, CN_EV_COUNTS, 104, 10, 10, 0, CN_TR_SEED_PHASE, 0, 0, -1);
+	bad.ent[0] = (struct cn_count_ent){ .nr = 0, .count = 1 };
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &bad, sizeof(bad) - 1), -1);
+	CU_ASSERT_EQUAL(tr->bad_records, 1);
+	CU_ASSERT_EQUAL(tr->ncounts, 4);
+	cn_trace_free(tr);
+}
+
+/* ---- the --syscalls full log, spooled and streamed ---- */
+
+static void feed_syscall(struct cn_trace *tr, uint64_t ts, uint32_t tid, uint8_t stage, int32_t nr, int64_t ret,
+			 bool no_return)
+{
+	struct cn_ev_syscall e;
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_SYSCALL, ts, 7, tid, stage ? 3 : 0, CN_TR_SEED_PHASE, stage, 0, nr);
+	e.enter_ts = ts % 3 ? ts - 5 : 0; /* 0: entered before the trace began */
+	for (int i = 0; i < 6; i++)
+		e.args[i] = (uint64_t)ts * 0x9e3779b97f4a7c15ull + (uint64_t)i; /* all 64 bits, high bit too */
+	e.ret = ret;
+	e.no_return = no_return;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+}
+
+/* The same launch twice: the log kept in memory, and spooled to a file in dir. */
+static struct cn_trace *logged_launch(const char *spool_dir, int entries)
+{
+	struct cn_trace *tr = cn_trace_new(7, CN_TR_ROLE_OTHER, 50);
+	static char *argv[] = { "/bin/storm", NULL };
+	struct cn_creds root = root_creds();
+	struct cn_error err;
+
+	tr->mode = "exec";
+	tr->argv = argv;
+	tr->full_syscalls = true;
+	if (spool_dir) {
+		tr->log = cn_spool_open(spool_dir, &err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(tr->log);
+	}
+	feed_init(tr, 51, 7, &root);
+	for (int i = 0; i < entries; i++) {
+		/* two CPUs' worth of entries, handed over a little out of time order */
+		uint64_t ts = 1000 + (uint64_t)i * 10 + (i % 4 == 1 ? 15 : 0);
+
+		feed_syscall(tr, ts, i % 2 ? 8 : 7, i % 5 ? CN_STAGE_START_PROCESS : 0,
+			     i % 7 == 3 ? -1 : i % 11 == 4 ? 1000 : (int32_t)(i % 300), i % 3 ? -(int64_t)(i % 40) : i,
+			     i % 13 == 12);
+	}
+	feed_exit(tr, 52 + 10 * (uint64_t)entries + 1000, 7, 0, 0, CN_TR_SEED_PHASE, 0, &root);
+	tr->exit_status = 0;
+	cn_trace_finish(tr);
+	return tr;
+}
+
+static char *slurp(const char *path);
+
+static void check_streamed_log(int entries)
+{
+	char dir[] = "/tmp/cntrace-unit.XXXXXX", path[64];
+	struct cn_trace *mem, *spooled;
+	struct json_object *doc;
+	struct cn_error err;
+	char *want, *got;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	mem = logged_launch(NULL, entries);
+	spooled = logged_launch(dir, entries);
+	CU_ASSERT_EQUAL(mem->nsyscalls, (size_t)entries);
+	CU_ASSERT_EQUAL(spooled->nsyscalls, 0); /* nothing of the log in memory */
+	doc = cn_trace_to_json(mem);
+	if (asprintf(&want, "%s\n", cn_json_string(doc)) < 0)
+		want = NULL;
+	json_object_put(doc);
+
+	snprintf(path, sizeof(path), "%s/trace.json", dir);
+	doc = cn_trace_to_json(spooled);
+	CU_ASSERT_EQUAL(cn_json_write_trace(doc, spooled, path, &err), 0);
+	json_object_put(doc);
+	got = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	CU_ASSERT_EQUAL(strlen(got), strlen(want));
+	CU_ASSERT_STRING_EQUAL(got, want); /* byte for byte what json-c writes for the whole */
+	/* and nothing of the spool is left in its directory: only the output */
+	unlink(path);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	free(want);
+	free(got);
+	cn_trace_free(mem);
+	cn_trace_free(spooled);
+}
+
+static void test_streamed_log_is_the_text_json_c_writes(void)
+{
+	check_streamed_log(0);
+	check_streamed_log(1);
+	check_streamed_log(20000); /* more than a spool buffer and an ordering window */
+}
+
+static void test_streamed_log_to_an_unwritable_path_leaves_nothing(void)
+{
+	char dir[] = "/tmp/cntrace-unit.XXXXXX", path[80];
+	struct cn_trace *tr;
+	struct json_object *doc;
+	struct cn_error err;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	tr = logged_launch(dir, 100);
+	snprintf(path, sizeof(path), "%s/no-such-dir/trace.json", dir);
+	doc = cn_trace_to_json(tr);
+	CU_ASSERT_EQUAL(cn_json_write_trace(doc, tr, path, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no-such-dir"));
+	json_object_put(doc);
+	cn_trace_free(tr);
+	CU_ASSERT_EQUAL(rmdir(dir), 0); /* empty: the spool was never a name */
+}
+
 int main(int argc, char **argv)
 {
 	CU_pSuite s;
@@ -589,6 +754,10 @@ int main(int argc, char **argv)
 	CU_add_test(s, "json setuid launch matches golden", test_json_setuid_launch_matches_golden);
 	CU_add_test(s, "json empty exec matches golden", test_json_empty_exec_matches_golden);
 	CU_add_test(s, "json has the contract keys", test_json_has_the_contract_keys);
+	CU_add_test(s, "model adds up flushed counts", test_model_adds_up_flushed_counts);
+	CU_add_test(s, "streamed log is the text json-c writes", test_streamed_log_is_the_text_json_c_writes);
+	CU_add_test(s, "streamed log to an unwritable path leaves nothing",
+		    test_streamed_log_to_an_unwritable_path_leaves_nothing);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures();
