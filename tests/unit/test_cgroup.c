@@ -7,12 +7,12 @@
  * --cgroup-path and --cgroup-manager; exec --sub-cgroup's PATH.
  */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
 #include "cgroup.h"
 #include "config.h"
 #include "options.h"
@@ -427,32 +427,25 @@ static void test_options_refuse_bad_values(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned int failed;
+	static const struct unit_test tests[] = {
+		{"pure v2 is unified", test_pure_v2_is_unified},
+		{"CI machine is hybrid", test_ci_machine_is_hybrid},
+		{"systemd hybrid with co-mounted cpu", test_systemd_hybrid_with_comounted_cpu},
+		{"legacy has no cgroup2", test_legacy_has_no_cgroup2},
+		{"no cgroup mounts is none", test_no_cgroup_mounts_is_none},
+		{"layout edge cases", test_layout_edge_cases},
+		{"own cgroup per hierarchy", test_own_cgroup_per_hierarchy},
+		{"dir of a mount with a root", test_dir_of_a_mount_with_a_root},
+		{"below", test_below},
+		{"config parses the cgroup fields", test_config_parses_the_cgroup_fields},
+		{"config refuses limits it cannot apply", test_config_refuses_limits_it_cannot_apply},
+		{"cgroups path problems", test_cgroups_path_problems},
+		{"sub-cgroup path problems", test_sub_cgroup_path_problems},
+		{"options set the cgroup fields", test_options_set_the_cgroup_fields},
+		{"options refuse bad values", test_options_refuse_bad_values},
+	};
 
 	if (argc > 1)
 		data_dir = argv[1];
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("cgroup", NULL, NULL);
-	CU_add_test(s, "pure v2 is unified", test_pure_v2_is_unified);
-	CU_add_test(s, "CI machine is hybrid", test_ci_machine_is_hybrid);
-	CU_add_test(s, "systemd hybrid with co-mounted cpu", test_systemd_hybrid_with_comounted_cpu);
-	CU_add_test(s, "legacy has no cgroup2", test_legacy_has_no_cgroup2);
-	CU_add_test(s, "no cgroup mounts is none", test_no_cgroup_mounts_is_none);
-	CU_add_test(s, "layout edge cases", test_layout_edge_cases);
-	CU_add_test(s, "own cgroup per hierarchy", test_own_cgroup_per_hierarchy);
-	CU_add_test(s, "dir of a mount with a root", test_dir_of_a_mount_with_a_root);
-	CU_add_test(s, "below", test_below);
-	CU_add_test(s, "config parses the cgroup fields", test_config_parses_the_cgroup_fields);
-	CU_add_test(s, "config refuses limits it cannot apply", test_config_refuses_limits_it_cannot_apply);
-	CU_add_test(s, "cgroups path problems", test_cgroups_path_problems);
-	CU_add_test(s, "sub-cgroup path problems", test_sub_cgroup_path_problems);
-	CU_add_test(s, "options set the cgroup fields", test_options_set_the_cgroup_fields);
-	CU_add_test(s, "options refuse bad values", test_options_refuse_bad_values);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("cgroup", tests, UNIT_N(tests));
 }

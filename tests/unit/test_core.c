@@ -4,7 +4,6 @@
  * capability names, the engine and RPC registries, the command line, mount options.
  */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -15,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "unit.h"
 #include "caps.h"
 #include "config.h"
 #include "engine.h"
@@ -512,29 +512,22 @@ static void test_subid_ranges_are_read_and_checked(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct unit_test tests[] = {
+		{"config parses every field", test_config_parses_every_field},
+		{"config survives a round trip", test_config_survives_a_round_trip},
+		{"default config is like runc spec", test_default_config_is_like_runc_spec},
+		{"config refuses bad documents naming the path", test_config_refuses_bad_documents_naming_the_path},
+		{"capability names round trip", test_capability_names_round_trip},
+		{"engine registry finds engines by name", test_engine_registry_finds_engines_by_name},
+		{"stage and role names", test_stage_and_role_names},
+		{"rpc registry whitelists methods and their caps", test_rpc_registry_whitelists_methods_and_their_caps},
+		{"options parse and refuse", test_options_parse_and_refuse},
+		{"exec options parse and refuse", test_exec_options_parse_and_refuse},
+		{"mount options split flags from fs data", test_mount_options_split_flags_from_fs_data},
+		{"rlimit names", test_rlimit_names},
+		{"scheduling names", test_scheduling_names},
+		{"subid ranges are read and checked", test_subid_ranges_are_read_and_checked},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("core", NULL, NULL);
-	CU_add_test(s, "config parses every field", test_config_parses_every_field);
-	CU_add_test(s, "config survives a round trip", test_config_survives_a_round_trip);
-	CU_add_test(s, "default config is like runc spec", test_default_config_is_like_runc_spec);
-	CU_add_test(s, "config refuses bad documents naming the path", test_config_refuses_bad_documents_naming_the_path);
-	CU_add_test(s, "capability names round trip", test_capability_names_round_trip);
-	CU_add_test(s, "engine registry finds engines by name", test_engine_registry_finds_engines_by_name);
-	CU_add_test(s, "stage and role names", test_stage_and_role_names);
-	CU_add_test(s, "rpc registry whitelists methods and their caps", test_rpc_registry_whitelists_methods_and_their_caps);
-	CU_add_test(s, "options parse and refuse", test_options_parse_and_refuse);
-	CU_add_test(s, "exec options parse and refuse", test_exec_options_parse_and_refuse);
-	CU_add_test(s, "mount options split flags from fs data", test_mount_options_split_flags_from_fs_data);
-	CU_add_test(s, "rlimit names", test_rlimit_names);
-	CU_add_test(s, "scheduling names", test_scheduling_names);
-	CU_add_test(s, "subid ranges are read and checked", test_subid_ranges_are_read_and_checked);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return unit_run("core", tests, UNIT_N(tests));
 }

@@ -10,12 +10,12 @@
  * usage: test_policy POLICIES_DIR BUILTIN_JSON
  */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "unit.h"
 #include "json.h"
 #include "policy.h"
 
@@ -1065,73 +1065,45 @@ static void test_junit_escapes_what_xml_cannot_carry(void)
 
 int main(int argc, char **argv)
 {
-	unsigned failures;
-	CU_pSuite s;
+	static const struct unit_test tests[] = {
+		{"builtin policy has every rule of the table", test_builtin_policy_has_every_rule_of_the_table},
+		{"builtin policy is policy/builtin.json", test_builtin_policy_is_policy_builtin_json},
+		{"malformed policies are refused with path and reason", test_malformed_policies_are_refused_with_path_and_reason},
+		{"policy file that is not JSON is refused naming it", test_policy_file_that_is_not_json_is_refused_naming_it},
+		{"malformed traces are refused with one line", test_malformed_traces_are_refused_with_one_line},
+		{"good traces pass the builtin policy in every flow", test_good_traces_pass_the_builtin_policy_in_every_flow},
+		{"rules of other flows are not applicable with a reason", test_rules_of_other_flows_are_not_applicable_with_a_reason},
+		{"stage rules do not apply to a trace without stage probes", test_stage_rules_do_not_apply_to_a_trace_without_stage_probes},
+		{"setuid PrepareConfig keeping saved uid 0 is caught", test_setuid_prepareconfig_keeping_saved_uid_0_is_caught},
+		{"setuid PrepareConfig regaining euid is caught", test_setuid_prepareconfig_regaining_euid_is_caught},
+		{"setuid StartProcess raise is caught", test_setuid_startprocess_raise_is_caught},
+		{"setuid CleanupHost host capability use is caught", test_setuid_cleanuphost_host_capability_use_is_caught},
+		{"clone capability check is a use only when it made host namespaces", test_clone_capability_check_is_a_use_only_when_it_made_host_namespaces},
+		{"allowed host capabilities name the capability outside the list", test_allowed_host_capabilities_name_the_capability_outside_the_list},
+		{"setuid StartProcess final creds name what differs", test_setuid_startprocess_final_creds_name_what_differs},
+		{"final creds without configured expect nothing for a user", test_final_creds_without_configured_expects_nothing_for_a_user},
+		{"root final creds follow launch.configured", test_root_final_creds_follow_launch_configured},
+		{"final creds after a refused configuration is a violation", test_final_creds_after_a_refused_configuration_is_a_violation},
+		{"final creds explicit sets and no_new_privs", test_final_creds_explicit_sets_and_no_new_privs},
+		{"forbidden syscalls in each scope", test_forbidden_syscalls_in_each_scope},
+		{"lost events and an incomplete trace are caught", test_lost_events_and_an_incomplete_trace_are_caught},
+		{"a process without a role is caught", test_a_process_without_a_role_is_caught},
+		{"a launch without CleanupHost is caught", test_a_launch_without_cleanuphost_is_caught},
+		{"userns host privilege anywhere is caught", test_userns_host_privilege_anywhere_is_caught},
+		{"userns host capability use is caught with its stage", test_userns_host_capability_use_is_caught_with_its_stage},
+		{"fakeroot container with host privilege is caught", test_fakeroot_container_with_host_privilege_is_caught},
+		{"fakeroot StartProcess leaving host caps is caught", test_fakeroot_startprocess_leaving_host_caps_is_caught},
+		{"container scope starts at the exec of the command", test_container_scope_starts_at_the_exec_of_the_command},
+		{"roles select the stage entries a rule looks at", test_roles_select_the_stage_entries_a_rule_looks_at},
+		{"text output is one line per violation and a summary", test_text_output_is_one_line_per_violation_and_a_summary},
+		{"json output has the documented shape", test_json_output_has_the_documented_shape},
+		{"junit has a testcase per rule and parses as xml", test_junit_has_a_testcase_per_rule_and_parses_as_xml},
+		{"junit escapes what xml cannot carry", test_junit_escapes_what_xml_cannot_carry},
+	};
 
 	if (argc > 1)
 		policies_dir = argv[1];
 	if (argc > 2)
 		builtin_path = argv[2];
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("policy", NULL, NULL);
-	CU_add_test(s, "builtin policy has every rule of the table", test_builtin_policy_has_every_rule_of_the_table);
-	CU_add_test(s, "builtin policy is policy/builtin.json", test_builtin_policy_is_policy_builtin_json);
-	CU_add_test(s, "malformed policies are refused with path and reason",
-		    test_malformed_policies_are_refused_with_path_and_reason);
-	CU_add_test(s, "policy file that is not JSON is refused naming it",
-		    test_policy_file_that_is_not_json_is_refused_naming_it);
-	CU_add_test(s, "malformed traces are refused with one line", test_malformed_traces_are_refused_with_one_line);
-	CU_add_test(s, "good traces pass the builtin policy in every flow",
-		    test_good_traces_pass_the_builtin_policy_in_every_flow);
-	CU_add_test(s, "rules of other flows are not applicable with a reason",
-		    test_rules_of_other_flows_are_not_applicable_with_a_reason);
-	CU_add_test(s, "stage rules do not apply to a trace without stage probes",
-		    test_stage_rules_do_not_apply_to_a_trace_without_stage_probes);
-	CU_add_test(s, "setuid PrepareConfig keeping saved uid 0 is caught",
-		    test_setuid_prepareconfig_keeping_saved_uid_0_is_caught);
-	CU_add_test(s, "setuid PrepareConfig regaining euid is caught",
-		    test_setuid_prepareconfig_regaining_euid_is_caught);
-	CU_add_test(s, "setuid StartProcess raise is caught", test_setuid_startprocess_raise_is_caught);
-	CU_add_test(s, "setuid CleanupHost host capability use is caught",
-		    test_setuid_cleanuphost_host_capability_use_is_caught);
-	CU_add_test(s, "clone capability check is a use only when it made host namespaces",
-		    test_clone_capability_check_is_a_use_only_when_it_made_host_namespaces);
-	CU_add_test(s, "allowed host capabilities name the capability outside the list",
-		    test_allowed_host_capabilities_name_the_capability_outside_the_list);
-	CU_add_test(s, "setuid StartProcess final creds name what differs",
-		    test_setuid_startprocess_final_creds_name_what_differs);
-	CU_add_test(s, "final creds without configured expect nothing for a user",
-		    test_final_creds_without_configured_expects_nothing_for_a_user);
-	CU_add_test(s, "root final creds follow launch.configured", test_root_final_creds_follow_launch_configured);
-	CU_add_test(s, "final creds after a refused configuration is a violation",
-		    test_final_creds_after_a_refused_configuration_is_a_violation);
-	CU_add_test(s, "final creds explicit sets and no_new_privs", test_final_creds_explicit_sets_and_no_new_privs);
-	CU_add_test(s, "forbidden syscalls in each scope", test_forbidden_syscalls_in_each_scope);
-	CU_add_test(s, "lost events and an incomplete trace are caught",
-		    test_lost_events_and_an_incomplete_trace_are_caught);
-	CU_add_test(s, "a process without a role is caught", test_a_process_without_a_role_is_caught);
-	CU_add_test(s, "a launch without CleanupHost is caught", test_a_launch_without_cleanuphost_is_caught);
-	CU_add_test(s, "userns host privilege anywhere is caught", test_userns_host_privilege_anywhere_is_caught);
-	CU_add_test(s, "userns host capability use is caught with its stage",
-		    test_userns_host_capability_use_is_caught_with_its_stage);
-	CU_add_test(s, "fakeroot container with host privilege is caught",
-		    test_fakeroot_container_with_host_privilege_is_caught);
-	CU_add_test(s, "fakeroot StartProcess leaving host caps is caught",
-		    test_fakeroot_startprocess_leaving_host_caps_is_caught);
-	CU_add_test(s, "container scope starts at the exec of the command",
-		    test_container_scope_starts_at_the_exec_of_the_command);
-	CU_add_test(s, "roles select the stage entries a rule looks at",
-		    test_roles_select_the_stage_entries_a_rule_looks_at);
-	CU_add_test(s, "text output is one line per violation and a summary",
-		    test_text_output_is_one_line_per_violation_and_a_summary);
-	CU_add_test(s, "json output has the documented shape", test_json_output_has_the_documented_shape);
-	CU_add_test(s, "junit has a testcase per rule and parses as xml",
-		    test_junit_has_a_testcase_per_rule_and_parses_as_xml);
-	CU_add_test(s, "junit escapes what xml cannot carry", test_junit_escapes_what_xml_cannot_carry);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return unit_run("policy", tests, UNIT_N(tests));
 }

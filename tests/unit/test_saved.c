@@ -8,11 +8,11 @@
  * usage: test_saved POLICY_TRACES_DIR GOLDEN_DIR
  */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
 #include "allowlist.h"
 #include "diff.h"
 #include "html.h"
@@ -506,34 +506,25 @@ static void test_html_escape(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct unit_test tests[] = {
+		{"diff of a trace with itself gains nothing", test_diff_of_a_trace_with_itself_gains_nothing},
+		{"diff names a new raise per thing raised", test_diff_names_a_new_raise_per_thing_raised},
+		{"diff counts host capability uses, not the kernel's own", test_diff_counts_host_capability_uses_not_the_kernel_s_own},
+		{"diff: new syscalls gain, lost ones do not", test_diff_new_syscalls_gain_and_lost_ones_do_not},
+		{"diff: final creds gain only with more privilege", test_diff_final_creds_gain_only_with_more_privilege},
+		{"diff: a stage in one trace only", test_diff_a_stage_in_one_trace_only},
+		{"diff: the container scope, and exec traces", test_diff_container_scope_and_exec_traces},
+		{"diff refuses what is not a trace", test_diff_refuses_what_is_not_a_trace},
+		{"profile is StartProcess and the container", test_profile_is_startprocess_and_the_container},
+		{"profile: stages, arch and action", test_profile_stages_arch_and_action},
+		{"profile refusals", test_profile_refusals},
+		{"html carries hostile names as data", test_html_carries_hostile_names_as_data},
+		{"html escape", test_html_escape},
+	};
 
 	if (argc > 2) {
 		traces_dir = argv[1];
 		golden_dir = argv[2];
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("saved traces", NULL, NULL);
-	CU_add_test(s, "diff of a trace with itself gains nothing", test_diff_of_a_trace_with_itself_gains_nothing);
-	CU_add_test(s, "diff names a new raise per thing raised", test_diff_names_a_new_raise_per_thing_raised);
-	CU_add_test(s, "diff counts host capability uses, not the kernel's own",
-		    test_diff_counts_host_capability_uses_not_the_kernel_s_own);
-	CU_add_test(s, "diff: new syscalls gain, lost ones do not", test_diff_new_syscalls_gain_and_lost_ones_do_not);
-	CU_add_test(s, "diff: final creds gain only with more privilege",
-		    test_diff_final_creds_gain_only_with_more_privilege);
-	CU_add_test(s, "diff: a stage in one trace only", test_diff_a_stage_in_one_trace_only);
-	CU_add_test(s, "diff: the container scope, and exec traces", test_diff_container_scope_and_exec_traces);
-	CU_add_test(s, "diff refuses what is not a trace", test_diff_refuses_what_is_not_a_trace);
-	CU_add_test(s, "profile is StartProcess and the container", test_profile_is_startprocess_and_the_container);
-	CU_add_test(s, "profile: stages, arch and action", test_profile_stages_arch_and_action);
-	CU_add_test(s, "profile refusals", test_profile_refusals);
-	CU_add_test(s, "html carries hostile names as data", test_html_carries_hostile_names_as_data);
-	CU_add_test(s, "html escape", test_html_escape);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return unit_run("saved traces", tests, UNIT_N(tests));
 }

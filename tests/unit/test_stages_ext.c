@@ -6,7 +6,6 @@
  * records).
  */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "unit.h"
 #include "json.h"
 #include "model.h"
 #include "names.h"
@@ -269,20 +269,13 @@ static void test_boundaries_and_the_payload(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct unit_test tests[] = {
+		{"spec forms and refusals", test_spec_forms},
+		{"offsets match the code", test_offsets_match_the_code},
+		{"what cannot be probed is refused", test_what_cannot_be_probed_is_refused},
+		{"names for the json", test_names_for_the_json},
+		{"boundaries and the payload", test_boundaries_and_the_payload},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("stages for launchers without probes", NULL, NULL);
-	CU_add_test(s, "spec forms and refusals", test_spec_forms);
-	CU_add_test(s, "offsets match the code", test_offsets_match_the_code);
-	CU_add_test(s, "what cannot be probed is refused", test_what_cannot_be_probed_is_refused);
-	CU_add_test(s, "names for the json", test_names_for_the_json);
-	CU_add_test(s, "boundaries and the payload", test_boundaries_and_the_payload);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return unit_run("stages for launchers without probes", tests, UNIT_N(tests));
 }

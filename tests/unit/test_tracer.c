@@ -7,12 +7,12 @@
  * usage: test_tracer GOLDEN_DIR   (CNTRACE_UPDATE_GOLDEN=1 rewrites the golden files)
  */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
 #include "creds.h"
 #include "json.h"
 #include "model.h"
@@ -728,39 +728,29 @@ static void test_streamed_log_to_an_unwritable_path_leaves_nothing(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct unit_test tests[] = {
+		{"diff names each changed field", test_diff_names_each_changed_field},
+		{"host privilege is uid 0 or host caps", test_host_privilege_is_uid_zero_or_host_caps},
+		{"setuid exec is a host raise", test_setuid_exec_is_a_host_raise},
+		{"regaining euid from saved uid is a host raise", test_regaining_euid_from_saved_uid_is_a_host_raise},
+		{"caps in a new userns raise but not on the host", test_caps_in_a_new_userns_raise_but_not_on_the_host},
+		{"dropping bounding or effective is no raise", test_dropping_bounding_or_effective_is_no_raise},
+		{"creds json round trip", test_creds_json_round_trip},
+		{"capability names", test_capability_names},
+		{"syscall names", test_syscall_names},
+		{"role and seccomp names", test_role_and_seccomp_names},
+		{"model follows roles, stages and transitions", test_model_follows_roles_stages_and_transitions},
+		{"model counts malformed records", test_model_counts_malformed_records},
+		{"model flow userns and root", test_model_flow_userns_and_root},
+		{"json setuid launch matches golden", test_json_setuid_launch_matches_golden},
+		{"json empty exec matches golden", test_json_empty_exec_matches_golden},
+		{"json has the contract keys", test_json_has_the_contract_keys},
+		{"model adds up flushed counts", test_model_adds_up_flushed_counts},
+		{"streamed log is the text json-c writes", test_streamed_log_is_the_text_json_c_writes},
+		{"streamed log to an unwritable path leaves nothing", test_streamed_log_to_an_unwritable_path_leaves_nothing},
+	};
 
 	if (argc > 1)
 		golden_dir = argv[1];
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("tracer", NULL, NULL);
-	CU_add_test(s, "diff names each changed field", test_diff_names_each_changed_field);
-	CU_add_test(s, "host privilege is uid 0 or host caps", test_host_privilege_is_uid_zero_or_host_caps);
-	CU_add_test(s, "setuid exec is a host raise", test_setuid_exec_is_a_host_raise);
-	CU_add_test(s, "regaining euid from saved uid is a host raise",
-		    test_regaining_euid_from_saved_uid_is_a_host_raise);
-	CU_add_test(s, "caps in a new userns raise but not on the host",
-		    test_caps_in_a_new_userns_raise_but_not_on_the_host);
-	CU_add_test(s, "dropping bounding or effective is no raise", test_dropping_bounding_or_effective_is_no_raise);
-	CU_add_test(s, "creds json round trip", test_creds_json_round_trip);
-	CU_add_test(s, "capability names", test_capability_names);
-	CU_add_test(s, "syscall names", test_syscall_names);
-	CU_add_test(s, "role and seccomp names", test_role_and_seccomp_names);
-	CU_add_test(s, "model follows roles, stages and transitions", test_model_follows_roles_stages_and_transitions);
-	CU_add_test(s, "model counts malformed records", test_model_counts_malformed_records);
-	CU_add_test(s, "model flow userns and root", test_model_flow_userns_and_root);
-	CU_add_test(s, "json setuid launch matches golden", test_json_setuid_launch_matches_golden);
-	CU_add_test(s, "json empty exec matches golden", test_json_empty_exec_matches_golden);
-	CU_add_test(s, "json has the contract keys", test_json_has_the_contract_keys);
-	CU_add_test(s, "model adds up flushed counts", test_model_adds_up_flushed_counts);
-	CU_add_test(s, "streamed log is the text json-c writes", test_streamed_log_is_the_text_json_c_writes);
-	CU_add_test(s, "streamed log to an unwritable path leaves nothing",
-		    test_streamed_log_to_an_unwritable_path_leaves_nothing);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return unit_run("tracer", tests, UNIT_N(tests));
 }
