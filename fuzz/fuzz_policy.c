@@ -5,7 +5,7 @@
  * traces of the unit suite, with the text, JSON and JUnit reports written.
  * What must hold: no crash, leak or undefined behaviour; a refusal is one line.
  */
-#include "fuzz.h"
+#include "fuzz_reports.h"
 
 #include "json.h"
 #include "policy.h"
@@ -47,22 +47,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < 4; i++) {
 		struct cn_check *chk = cn_policy_check(p, traces[i], flows[i], &err);
-		struct json_object *report;
-		char *junit;
 
 		if (!chk) { /* the traces are good ones: a policy cannot make them bad */
 			fprintf(stderr, "fuzz_policy: check refused the %s trace: %s\n", flows[i], err.msg);
 			abort();
 		}
-		cn_check_print_text(fuzz_devnull(), chk);
-		report = cn_check_to_json(chk);
-		fputs(cn_json_string(report), fuzz_devnull());
-		json_object_put(report);
-		junit = cn_check_junit(chk);
-		if (junit)
-			fputs(junit, fuzz_devnull());
-		free(junit);
-		cn_check_free(chk);
+		fuzz_write_reports_and_free(chk);
 	}
 	cn_policy_free(p);
 	return 0;

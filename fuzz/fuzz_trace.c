@@ -10,7 +10,7 @@
  * which must find nothing gained) and the HTML report (trace/html.c). What must
  * hold: no crash, leak or undefined behaviour; a refusal is one line.
  */
-#include "fuzz.h"
+#include "fuzz_reports.h"
 
 #include "allowlist.h"
 #include "diff.h"
@@ -104,22 +104,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cn_summary_print(fuzz_devnull(), doc);
 	for (size_t i = 0; i < 2; i++) {
 		struct cn_check *chk = cn_policy_check(policies[i], doc, "fuzz trace", &err);
-		struct json_object *report;
-		char *junit;
 
 		if (!chk) {
 			fuzz_one_line("fuzz_trace", "trace", &err);
 			break;
 		}
-		cn_check_print_text(fuzz_devnull(), chk);
-		report = cn_check_to_json(chk);
-		fputs(cn_json_string(report), fuzz_devnull());
-		json_object_put(report);
-		junit = cn_check_junit(chk);
-		if (junit)
-			fputs(junit, fuzz_devnull());
-		free(junit);
-		cn_check_free(chk);
+		fuzz_write_reports_and_free(chk);
 	}
 	saved_commands(doc);
 	json_object_put(doc);
