@@ -697,12 +697,13 @@ int cn_json_write_trace(struct json_object *doc, const struct cn_trace *tr, cons
 /*
  * The whole file, parsed; the refusal says what is wrong in the user's terms
  * ("not JSON: unexpected end of the file (at byte 5000)") rather than json-c's
- * ("json_tokener_parse_ex failed: continue"), and trailing data is refused.
+ * ("json_tokener_parse_ex failed: continue"), and anything after the document
+ * (a second one, a NUL byte, a merge leftover) is refused like a typo.
  * (Issue 7, the bad-input table.)
  */
-struct json_object *cn_json_read(const char *path, struct cn_error *err)
+struct json_object *cn_json_read_file(const char *path, struct cn_error *err)
 {
-	struct json_object *doc, *schema;
+	struct json_object *doc;
 	struct json_tokener *tok;
 	FILE *f = fopen(path, "re");
 	char *text = NULL;
@@ -719,32 +720,39 @@ struct json_object *cn_json_read(const char *path, struct cn_error *err)
 		return NULL;
 	}
 	fclose(f);
-	if (n > 0 && (size_t)n != strlen(text)) {
-		cn_fail(err, 0, "%s: not JSON: a NUL byte at byte %zu", path, strlen(text));
-		free(text);
-		return NULL;
-	}
 	if (!(tok = json_tokener_new())) {
 		free(text);
 		return cn_fail(err, ENOMEM, "%s", path), NULL;
 	}
 	doc = n > 0 ? json_tokener_parse_ex(tok, text, (int)n) : NULL;
 	end = n > 0 ? json_tokener_get_parse_end(tok) : 0;
-	while (doc && end < (size_t)n && strchr(" \t\r\n", text[end]))
+	while (doc && end < (size_t)n && text[end] && strchr(" \t\r\n", text[end]))
 		end++;
 	if (!doc || end < (size_t)n) {
 		enum json_tokener_error je = n > 0 ? json_tokener_get_error(tok) : json_tokener_continue;
 
-		cn_fail(err, 0, "%s: not JSON: %s (at byte %zu)", path,
-			doc ? "trailing data after the document"
-			: je == json_tokener_continue ? "unexpected end of the file" : json_tokener_error_desc(je), end);
+		/* json_tokener_continue: the text ended inside a value (or was empty) */
+		if (doc)
+			cn_fail(err, 0, "%s: not JSON: trailing data after the document (at byte %zu)", path, end);
+		else if (strlen(text ? text : "") < end)
+			cn_fail(err, 0, "%s: not JSON: a NUL byte at byte %zu", path, strlen(text));
+		else
+			cn_fail(err, 0, "%s: not JSON: %s (at byte %zu)", path,
+				je == json_tokener_continue ? "unexpected end of the file" : json_tokener_error_desc(je), end);
 		json_object_put(doc);
-		json_tokener_free(tok);
-		free(text);
-		return NULL;
+		doc = NULL;
 	}
 	json_tokener_free(tok);
 	free(text);
+	return doc;
+}
+
+struct json_object *cn_json_read(const char *path, struct cn_error *err)
+{
+	struct json_object *doc = cn_json_read_file(path, err), *schema;
+
+	if (!doc)
+		return NULL;
 	if (!json_object_object_get_ex(doc, "schema", &schema) ||
 	    strcmp(json_object_get_string(schema) ? json_object_get_string(schema) : "", CN_TRACE_SCHEMA) != 0) {
 		json_object_put(doc);

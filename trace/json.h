@@ -34,6 +34,9 @@ int cn_json_write(struct json_object *doc, const char *path, struct cn_error *er
  * that does not exist yet is created whole or not at all.
  */
 int cn_json_write_trace(struct json_object *doc, const struct cn_trace *tr, const char *path, struct cn_error *err);
+/* A whole JSON file; NULL with one line in err when it is unreadable, not JSON, or has
+ * anything after its document. */
+struct json_object *cn_json_read_file(const char *path, struct cn_error *err);
 /* A saved trace; NULL with err set when it is unreadable or not a cntrace trace. */
 struct json_object *cn_json_read(const char *path, struct cn_error *err);
 

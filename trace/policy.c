@@ -614,51 +614,8 @@ fail:
 
 struct cn_policy *cn_policy_load(const char *path, struct cn_error *err)
 {
-	_cleanup_json_ struct json_object *doc = NULL;
-	struct json_tokener *tok;
-	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t size = 0;
-	ssize_t n;
+	_cleanup_json_ struct json_object *doc = cn_json_read_file(path, err);
 
-	if (!f)
-		return cn_fail(err, errno, "%s", path), NULL;
-	n = getdelim(&text, &size, '\0', f);
-	if (n < 0 && ferror(f)) {
-		cn_fail(err, errno, "%s", path);
-		fclose(f);
-		free(text);
-		return NULL;
-	}
-	fclose(f);
-	tok = json_tokener_new();
-	if (!tok) {
-		free(text);
-		return cn_fail(err, ENOMEM, "%s", path), NULL;
-	}
-	doc = n > 0 ? json_tokener_parse_ex(tok, text, (int)n) : NULL;
-	if (doc) {
-		/* A second document, or anything after the first (a NUL byte, a merge leftover), is
-		 * refused like a typo: the policy is never a part of the file. (Issue 7.) */
-		size_t end = json_tokener_get_parse_end(tok);
-
-		while (end < (size_t)n && strchr(" \t\r\n", text[end]) && text[end])
-			end++;
-		if (end < (size_t)n) {
-			cn_fail(err, 0, "%s: not JSON: trailing data after the document (at byte %zu)", path, end);
-			json_object_put(doc);
-			doc = NULL;
-		}
-	} else {
-		enum json_tokener_error je = n > 0 ? json_tokener_get_error(tok) : json_tokener_continue;
-
-		/* json_tokener_continue: the text ended inside a value (or was empty) */
-		cn_fail(err, 0, "%s: not JSON: %s (at byte %zu)", path,
-			je == json_tokener_continue ? "unexpected end of the file" : json_tokener_error_desc(je),
-			n > 0 ? json_tokener_get_parse_end(tok) : (size_t)0);
-	}
-	json_tokener_free(tok);
-	free(text);
 	return doc ? cn_policy_parse(doc, path, err) : NULL;
 }
 
