@@ -734,7 +734,7 @@ struct json_object *cn_json_read_file(const char *path, struct cn_error *err)
 		/* json_tokener_continue: the text ended inside a value (or was empty) */
 		if (doc)
 			cn_fail(err, 0, "%s: not JSON: trailing data after the document (at byte %zu)", path, end);
-		else if (strlen(text ? text : "") < end)
+		else if (n > 0 && strlen(text) < end) /* getdelim ends what it read with a NUL: not an empty file */
 			cn_fail(err, 0, "%s: not JSON: a NUL byte at byte %zu", path, strlen(text));
 		else
 			cn_fail(err, 0, "%s: not JSON: %s (at byte %zu)", path,
