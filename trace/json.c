@@ -452,6 +452,8 @@ static struct json_object *tracer_json(const struct cn_trace *tr)
 	add(o, "unmatched_stage_exits", u64(tr->unmatched_exits));
 	add(o, "complete", json_object_new_boolean(tr->complete));
 	add(o, "startup_ns", u64(tr->startup_ns));
+	/* what CO-RE relocated against: "built-in" (the build's cut, this kernel's) or "kernel" */
+	add(o, "core_btf", json_object_new_string(tr->core_btf ? "built-in" : "kernel"));
 	add(o, "invoked_by", ids_json(tr->tracer_uid, tr->tracer_gid));
 	return o;
 }

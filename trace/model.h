@@ -151,6 +151,7 @@ struct cn_trace {
 	uint64_t startup_ns; /* open -> load -> attach -> release */
 	bool full_syscalls;
 	bool usdt_attached;
+	bool core_btf; /* CO-RE against the build's cut of this kernel's BTF (trace/core_btf.h) */
 	bool complete;       /* every tracked process was seen to exit */
 
 	uint64_t events;     /* ring-buffer records received */

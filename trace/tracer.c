@@ -27,6 +27,7 @@
 
 #include "cleanup.h"
 #include "cntrace.skel.h"
+#include "core_btf.h"
 #include "events.h"
 #include "ring.h"
 #include "spool.h"
@@ -520,6 +521,7 @@ struct session {
 	int ntp, nlinks;
 	struct cn_ring *rings[2];
 	bool detach_late;           /* opts->detach_after_exit */
+	bool core_btf;              /* relocated against the build's cut of this kernel's BTF */
 };
 
 /*
@@ -600,6 +602,9 @@ static void session_destroy(struct session *s)
 
 static int session_start(const struct cn_tracer_opts *o, struct session *s, bool *usdt, struct cn_error *err)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	_cleanup_close_ int core_btf = -1; /* libbpf reads it in load */
+	char core_btf_path[64];
 	uint32_t ring;
 	int rc;
 
@@ -607,7 +612,14 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 	s->detach_late = o->detach_after_exit;
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return cn_fail(err, 0, "cannot trace: this kernel exposes no BTF (/sys/kernel/btf/vmlinux)");
-	s->skel = cntrace_bpf__open();
+	/* CNTRACE_CORE_BTF=kernel: relocate against the kernel's whole BTF (the tests compare the two) */
+	if (!getenv("CNTRACE_CORE_BTF") || strcmp(getenv("CNTRACE_CORE_BTF"), "kernel") != 0)
+		core_btf = cn_core_btf_open();
+	if (core_btf >= 0)
+		snprintf(core_btf_path, sizeof(core_btf_path), "/proc/self/fd/%d", core_btf);
+	open_opts.btf_custom_path = core_btf >= 0 ? core_btf_path : NULL;
+	s->core_btf = core_btf >= 0;
+	s->skel = cntrace_bpf__open_opts(&open_opts);
 	if (!s->skel)
 		return fail_bpf(err, -errno, "open the BPF object");
 	s->skel->rodata->full_syscalls = o->full_syscalls;
@@ -833,6 +845,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	d.tr->complete = d.tr->live <= 0;
 	d.tr->full_syscalls = o->full_syscalls;
 	d.tr->usdt_attached = usdt;
+	d.tr->core_btf = s.core_btf;
 	d.tr->mode = o->mode;
 	d.tr->flow = o->flow;
 	read_live_counts(s.skel, d.tr);

@@ -4,10 +4,13 @@ with its role and pid, and the documented privilege story can be read off the
 trace (the setuid exec raise, the stages that must hold nothing, the RPC
 server's CAP_SYS_ADMIN, the final drop; no host privilege in the userns flow)."""
 
+import os
+
 import pytest
 
 from conftest import NOBODY
-from tracer_support import (ROLES, STAGE_ROLES, TEN_STAGES, all_creds, host_privileged, traced_run)
+from tracer_support import (ROLES, STAGE_ROLES, TEN_STAGES, all_creds, flow_launch_args, host_privileged, run_cntrace,
+                            traced_run)
 
 FLOWS = ("setuid", "userns", "root")
 
@@ -152,3 +155,26 @@ def test_traced_launch_keeps_the_containers_exit_status(world, flow):
     assert res.rc == 7, res
     assert res.trace["launch"]["exit_code"] == 7
     assert res.by_role("stage2")[0]["exit_code"] == 7
+
+
+def privilege_story(trace):
+    """What a trace says of privilege, without what differs between two launches (pids, times,
+    the inode of a new user namespace, the order in which processes enter their stages)."""
+    def creds(c):
+        return {k: v for k, v in c.items() if k != "userns"} if c else c
+    return sorted(repr((s["name"], s["role"], creds(s["creds"]["entry"]), creds(s["creds"]["exit"]),
+                        [(t["syscall"], t["raise"], creds(t["before"]), creds(t["after"])) for t in s["transitions"]]))
+                  for s in trace["stages"])
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_the_builds_cut_of_the_kernel_btf_reads_what_the_whole_btf_reads(world, launches, flow):
+    """CO-RE relocates against the build's cut of this kernel's BTF (trace/core_btf.h), or, with
+    CNTRACE_CORE_BTF=kernel, against the kernel's whole BTF: the same launch tells the same story."""
+    cut = launches(flow)
+    assert cut.trace["tracer"]["core_btf"] == "built-in", "the build's cut was not used\n%s" % cut
+    env = dict(os.environ, CNTRACE_CORE_BTF="kernel")
+    whole = run_cntrace("run", *flow_launch_args(world, flow), "--", "/bin/true", cwd=str(world.dir), env=env)
+    assert whole.rc == 0 and whole.trace, whole
+    assert whole.trace["tracer"]["core_btf"] == "kernel"
+    assert privilege_story(cut.trace) == privilege_story(whole.trace)

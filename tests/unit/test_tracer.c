@@ -13,12 +13,15 @@
 #include <string.h>
 
 #include "unit.h"
+#include "core_btf.h"
 #include "creds.h"
 #include "json.h"
 #include "model.h"
 #include "names.h"
 #include "spool.h"
 #include "stage.h"
+#include <bpf/btf.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static const char *golden_dir = ".";
@@ -726,6 +729,78 @@ static void test_streamed_log_to_an_unwritable_path_leaves_nothing(void)
 	CU_ASSERT_EQUAL(rmdir(dir), 0); /* empty: the spool was never a name */
 }
 
+/* ---- the build's cut of the kernel's BTF (trace/core_btf.h) ---- */
+
+static size_t read_kernel_notes(unsigned char *buf, size_t size)
+{
+	int fd = open("/sys/kernel/notes", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t len = 0;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	while (len < size && (n = read(fd, buf + len, size - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	return len;
+}
+
+static void test_core_btf_is_for_this_kernel_only(void)
+{
+	unsigned char notes[4096];
+	size_t len = read_kernel_notes(notes, sizeof(notes));
+
+	/* the build ran on this kernel (CI builds where it tests) */
+	CU_ASSERT_TRUE(cn_core_btf_matches(notes, len));
+	/* another build id, a cut short or longer note list, nothing: another kernel */
+	notes[len / 2] ^= 0x40;
+	CU_ASSERT_FALSE(cn_core_btf_matches(notes, len));
+	notes[len / 2] ^= 0x40;
+	CU_ASSERT_FALSE(cn_core_btf_matches(notes, len - 4));
+	CU_ASSERT_FALSE(cn_core_btf_matches(notes, len + 4));
+	CU_ASSERT_FALSE(cn_core_btf_matches(notes, 0));
+}
+
+static void test_core_btf_holds_what_the_programs_read(void)
+{
+	int fd = cn_core_btf_open();
+	char path[64];
+	struct btf *btf;
+	const struct btf_type *t;
+	const struct btf_member *m;
+	bool cred = false;
+	int id;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	/* sealed: nothing may change what libbpf relocates against */
+	CU_ASSERT_EQUAL(write(fd, "x", 1), -1);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	btf = btf__parse(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(btf);
+	id = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
+	CU_ASSERT_FATAL(id > 0);
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		cred |= strcmp(btf__name_by_offset(btf, m->name_off), "cred") == 0;
+	CU_ASSERT_TRUE(cred);
+	CU_ASSERT_TRUE(btf__type_cnt(btf) < 1000); /* a cut, not the kernel's 100k types */
+	btf__free(btf);
+	close(fd);
+}
+
+static void test_capability_sets_are_written_on_one_line(void)
+{
+	struct json_object *a = cn_capset_to_json(CAP(0) | CAP(21)), *e = cn_capset_to_json(0);
+
+	CU_ASSERT_STRING_EQUAL(cn_json_string(a), "[\"CAP_CHOWN\", \"CAP_SYS_ADMIN\"]");
+	CU_ASSERT_STRING_EQUAL(cn_json_string(e), "[]");
+	/* and readers still see an array of names */
+	CU_ASSERT_EQUAL(json_object_array_length(a), 2);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(a, 1)), "CAP_SYS_ADMIN");
+	json_object_put(a);
+	json_object_put(e);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
@@ -748,6 +823,9 @@ int main(int argc, char **argv)
 		{"model adds up flushed counts", test_model_adds_up_flushed_counts},
 		{"streamed log is the text json-c writes", test_streamed_log_is_the_text_json_c_writes},
 		{"streamed log to an unwritable path leaves nothing", test_streamed_log_to_an_unwritable_path_leaves_nothing},
+		{"core btf is for this kernel only", test_core_btf_is_for_this_kernel_only},
+		{"core btf holds what the programs read", test_core_btf_holds_what_the_programs_read},
+		{"capability sets are written on one line", test_capability_sets_are_written_on_one_line},
 	};
 
 	if (argc > 1)
