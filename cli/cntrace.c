@@ -399,7 +399,7 @@ static int finish(struct cli *c, struct cn_trace *tr, const struct cn_configured
 }
 
 struct learn {
-	const struct cn_tracer_opts *opts;
+	struct cn_configured_child child;
 	struct cn_configured *out;
 };
 
@@ -408,7 +408,7 @@ static int learn_configured(void *arg, struct cn_error *err)
 {
 	struct learn *l = arg;
 
-	return cn_configured_read(l->opts->argv, l->opts, l->out, err);
+	return cn_configured_finish(&l->child, l->out, err);
 }
 
 static void ext_stages_freep(struct cn_ext_stages **set)
@@ -476,9 +476,9 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 		o.argv = full;
 		o.usdt_binary = launcher;
 		o.usdt_required = true;
-		/* what final_creds "configured" compares with: asked as the same user, once the
-		 * tracer knows it can trace and before anything of the launch runs */
-		learn.opts = &o;
+		/* what final_creds "configured" compares with: asked as the same user while the
+		 * tracer loads (a few ms of the start-up), read before anything of the launch runs */
+		learn.child.pid = -1;
 		learn.out = &configured;
 		o.before_launch = learn_configured;
 		o.before_launch_arg = &learn;
@@ -504,7 +504,14 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 		o.ext_stages = stages;
 		cn_ext_stages_use(stages); /* the JSON names the stages */
 	}
+	if (o.before_launch && cn_configured_start(o.argv, &o, &learn.child, &err) < 0) {
+		free(c.pass);
+		free((char *)o.user_name);
+		return cannot(&err);
+	}
 	rc = cn_tracer_run(&o, &tr, &err);
+	if (o.before_launch)
+		cn_configured_abandon(&learn.child); /* the tracer failed before it asked */
 	if (rc < 0) {
 		cn_configured_clear(&configured);
 		free(c.pass);

@@ -160,20 +160,17 @@ static void close_pair(int p[2])
 	close(p[1]);
 }
 
-int cn_configured_read(char *const *argv, const struct cn_tracer_opts *opts, struct cn_configured *out,
-		       struct cn_error *err)
+int cn_configured_start(char *const *argv, const struct cn_tracer_opts *opts, struct cn_configured_child *child,
+			struct cn_error *err)
 {
 	_cleanup_free_ char **full = NULL;
-	struct capture cout = { 0 }, cerr = { 0 };
-	_cleanup_json_ struct json_object *config = NULL;
-	struct child_report report;
-	int outp[2], errp[2], repp[2], status = 0, rc = -1;
+	int outp[2], errp[2], repp[2];
 	size_t n = 0, k = 0;
-	ssize_t got;
 	pid_t pid;
 
-	out->json = NULL;
-	out->refused[0] = '\0';
+	child->pid = -1;
+	child->launcher = argv[0];
+	child->opts = opts;
 	while (argv[n])
 		n++;
 	full = calloc(n + 2, sizeof(char *));
@@ -210,22 +207,42 @@ int cn_configured_read(char *const *argv, const struct cn_tracer_opts *opts, str
 		close(repp[0]);
 		return cn_fail(err, errno, "fork");
 	}
-	capture_both(outp[0], errp[0], &cout, &cerr);
-	close(outp[0]);
-	close(errp[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	child->pid = pid;
+	child->out = outp[0];
+	child->err = errp[0];
+	child->report = repp[0];
+	return 0;
+}
+
+int cn_configured_finish(struct cn_configured_child *child, struct cn_configured *out, struct cn_error *err)
+{
+	struct capture cout = { 0 }, cerr = { 0 };
+	_cleanup_json_ struct json_object *config = NULL;
+	const struct cn_tracer_opts *opts = child->opts;
+	struct child_report report;
+	int status = 0, rc = -1;
+	ssize_t got;
+
+	out->json = NULL;
+	out->refused[0] = '\0';
+	capture_both(child->out, child->err, &cout, &cerr);
+	close(child->out);
+	close(child->err);
+	while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	child->pid = -1;
 	do
-		got = read(repp[0], &report, sizeof(report));
+		got = read(child->report, &report, sizeof(report));
 	while (got < 0 && errno == EINTR);
-	close(repp[0]);
+	close(child->report);
 	if (got == (ssize_t)sizeof(report)) {
 		if (report.what == 1)
 			cn_fail(err, report.errnum,
 				"cannot learn the launch's configuration: cannot become uid %u gid %u",
 				(unsigned)opts->uid, (unsigned)opts->gid);
 		else
-			cn_fail(err, report.errnum, "cannot learn the launch's configuration: cannot run %s", argv[0]);
+			cn_fail(err, report.errnum, "cannot learn the launch's configuration: cannot run %s",
+				child->launcher);
 		goto out;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -236,8 +253,8 @@ int cn_configured_read(char *const *argv, const struct cn_tracer_opts *opts, str
 			snprintf(out->refused, sizeof(out->refused), "%s", why);
 			rc = 0;
 		} else {
-			cn_fail(err, 0, "cannot learn the launch's configuration: %s --print-config %s %d", argv[0],
-				WIFEXITED(status) ? "exited with" : "was killed by signal",
+			cn_fail(err, 0, "cannot learn the launch's configuration: %s --print-config %s %d",
+				child->launcher, WIFEXITED(status) ? "exited with" : "was killed by signal",
 				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		}
 		goto out;
@@ -245,7 +262,7 @@ int cn_configured_read(char *const *argv, const struct cn_tracer_opts *opts, str
 	config = cout.buf ? json_tokener_parse(cout.buf) : NULL;
 	if (!config || !json_object_is_type(config, json_type_object)) {
 		cn_fail(err, 0, "cannot learn the launch's configuration: %s --print-config printed no JSON object",
-			argv[0]);
+			child->launcher);
 		goto out;
 	}
 	out->json = configured_from(config, err);
@@ -254,6 +271,19 @@ out:
 	free(cout.buf);
 	free(cerr.buf);
 	return rc;
+}
+
+void cn_configured_abandon(struct cn_configured_child *child)
+{
+	if (child->pid < 0)
+		return;
+	kill(child->pid, SIGKILL);
+	while (waitpid(child->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	child->pid = -1;
+	close(child->out);
+	close(child->err);
+	close(child->report);
 }
 
 void cn_configured_clear(struct cn_configured *c)
