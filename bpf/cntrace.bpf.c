@@ -129,12 +129,17 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
-static __always_inline void lose(__u32 what)
+static __always_inline void lose_n(__u32 what, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&losses, &what);
 
 	if (v)
-		(*v)++;
+		*v += n;
+}
+
+static __always_inline void lose(__u32 what)
+{
+	lose_n(what, 1);
 }
 
 static __always_inline __u32 new_id(void)
@@ -213,14 +218,39 @@ static __always_inline void fill_hdr(struct cn_ev_hdr *h, __u32 type, const stru
 }
 
 /*
- * Send what t counted since the last flush, under its current (pid, stage
- * instance, phase), and start from zero: called before any of the three
- * changes, at exit, when the table is full and before an error count wraps.
+ * Hand over the syscalls t logged (--syscalls full) under its current header.
+ * The record is the batch in t's storage as it stands, cut after the last
+ * entry; the reader is woken when it takes what waits past the mark.
+ */
+static __always_inline void flush_log(struct cn_task *t, __u32 tid)
+{
+	__u32 n = t->log.n;
+	__u64 size, avail;
+
+	if (!full_syscalls || !n)
+		return;
+	if (n > CN_TR_LOG_BATCH)
+		n = CN_TR_LOG_BATCH;
+	fill_hdr(&t->log.h, CN_EV_SYSCALL, t, tid, -1);
+	size = __builtin_offsetof(struct cn_ev_syscall, ent) + n * sizeof(struct cn_log_ent);
+	avail = bpf_ringbuf_query(&syscall_log, BPF_RB_AVAIL_DATA);
+	if (bpf_ringbuf_output(&syscall_log, &t->log, size,
+			       avail < CN_TR_LOG_WAKEUP && avail + size + 8 >= CN_TR_LOG_WAKEUP ? BPF_RB_FORCE_WAKEUP
+											     : BPF_RB_NO_WAKEUP))
+		lose_n(CN_LOSS_SYSCALL_LOG, n);
+	t->log.n = 0;
+}
+
+/*
+ * Send what t counted (and logged) since the last flush, under its current
+ * (pid, stage instance, phase), and start from zero: called before any of the
+ * three changes, at exit, when the table is full and before an error count wraps.
  */
 static __always_inline void flush_counts(struct cn_task *t, __u32 tid)
 {
 	struct cn_ev_counts *e;
 
+	flush_log(t, tid);
 	if (!t->counted)
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -305,28 +335,33 @@ static __always_inline void send_creds(struct cn_task *t, struct task_struct *ta
 	bpf_ringbuf_submit(e, wakeup(sizeof(*e)));
 }
 
-static __always_inline void log_syscall(const struct cn_task *t, __u32 tid, __s32 nr, long ret, bool no_return)
+/* One syscall into t's log; the batch goes when it is full or its first entry has waited long enough. */
+static __always_inline void log_syscall(struct cn_task *t, __u32 tid, __s32 nr, long ret, bool no_return)
 {
-	struct cn_ev_syscall *e = bpf_ringbuf_reserve(&syscall_log, sizeof(*e), 0);
+	__u32 i = t->log.n;
+	struct cn_log_ent *e;
 
-	if (!e) {
-		lose(CN_LOSS_SYSCALL_LOG);
-		return;
+	if (i >= CN_TR_LOG_BATCH) { /* a full batch went at once: only a lost hand-over leaves one */
+		flush_log(t, tid);
+		i = 0;
 	}
-	fill_hdr(&e->h, CN_EV_SYSCALL, t, tid, nr);
-	if (t->nr == nr) {
-		e->enter_ts = t->enter_ts;
-		for (int i = 0; i < 6; i++)
-			e->args[i] = t->args[i];
-	} else { /* the task was seeded in the middle of this syscall */
-		e->enter_ts = 0;
-		for (int i = 0; i < 6; i++)
-			e->args[i] = 0;
-	}
+	e = &t->log.ent[i & (CN_TR_LOG_BATCH - 1)];
+	e->ts = bpf_ktime_get_ns();
+	e->nr = nr;
 	e->ret = ret;
 	e->no_return = no_return;
-	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	bpf_ringbuf_submit(e, wakeup_at(&syscall_log, CN_TR_LOG_WAKEUP, sizeof(*e)));
+	if (t->nr == nr) {
+		e->enter_ts = t->enter_ts;
+		for (int k = 0; k < 6; k++)
+			e->args[k] = t->args[k];
+	} else { /* the task was seeded in the middle of this syscall */
+		e->enter_ts = 0;
+		for (int k = 0; k < 6; k++)
+			e->args[k] = 0;
+	}
+	t->log.n = i + 1;
+	if (i + 1 == CN_TR_LOG_BATCH || e->ts - t->log.ent[0].ts >= CN_TR_LOG_AGE_NS)
+		flush_log(t, tid);
 }
 
 /*

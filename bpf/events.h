@@ -42,7 +42,7 @@ enum cn_ev_type {
 	CN_EV_STAGE_ENTER = 6, /* USDT cnlaunch:stage_enter */
 	CN_EV_STAGE_EXIT = 7,  /* USDT cnlaunch:stage_exit, or the STAGE2 execve */
 	CN_EV_ROLE = 8,        /* USDT cnlaunch:role */
-	CN_EV_SYSCALL = 9,     /* one syscall, with arguments (--syscalls full) */
+	CN_EV_SYSCALL = 9,     /* syscalls of one thread, with arguments (--syscalls full) */
 	CN_EV_COUNTS = 10,     /* syscall counts a thread flushed */
 	CN_EV_BOUNDARY = 11,   /* unshare, setns, pivot_root or chroot succeeded (phase detection) */
 };
@@ -157,13 +157,32 @@ struct cn_ev_role {
 	__u32 flow; /* enum cn_flow the launcher announced; CN_FLOW_AUTO: not chosen yet */
 };
 
-struct cn_ev_syscall { /* --syscalls full; header syscall: the number */
-	struct cn_ev_hdr h;
-	__u64 enter_ts;
+/*
+ * --syscalls full: a thread logs its syscalls in its own storage and hands
+ * them over CN_TR_LOG_BATCH at a time, sooner when the oldest has waited
+ * CN_TR_LOG_AGE_NS, and with its counts before its stage, phase or tid change
+ * (so one header says whose they are). A ring record per syscall cost each
+ * syscall ~230 ns here: the reservation, and the record's cache lines taken
+ * back from the CPU that reads them.
+ */
+#define CN_TR_LOG_BATCH 32
+#define CN_TR_LOG_AGE_NS 2000000ull
+
+struct cn_log_ent {
+	__u64 ts;       /* at the syscall's return; at its entry for no_return */
+	__u64 enter_ts; /* 0: the task was seeded in the middle of this syscall */
 	__u64 args[6];
 	__s64 ret;
+	__s32 nr;
 	__u8 no_return; /* exit, exit_group: recorded at entry */
-	__u8 pad[7];
+	__u8 pad[3];
+};
+
+struct cn_ev_syscall { /* header: pid, tid, stage instance and phase of every entry; syscall -1 */
+	struct cn_ev_hdr h;
+	__u32 n;   /* entries; the record ends after the n-th */
+	__u32 pad;
+	struct cn_log_ent ent[CN_TR_LOG_BATCH];
 };
 
 /*
@@ -233,6 +252,8 @@ struct cn_task {
 	__u64 args[6];
 	/* syscall counts since the last flush: at count_slot(nr), or the next free slot after it */
 	struct cn_count_ent counts[CN_TR_COUNTS];
+	/* --syscalls full: what it logged since the last hand-over, sent from here as it is */
+	struct cn_ev_syscall log;
 };
 
 #define CN_TASK_OWN_EXITED 0x1 /* the stage in own_instance has sent its exit */

@@ -25,8 +25,6 @@
 #include "stages_ext.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
-/* Log entries the writer holds to put them in time order (~1 MiB): far more than CPUs reorder. */
-#define LOG_ORDER_WINDOW 8192
 
 static const char *stage_name(uint8_t stage)
 {
@@ -621,7 +619,7 @@ static int write_streamed(struct json_object *doc, const struct cn_trace *tr, FI
 		return cn_fail(err, EINVAL, "the trace is not a JSON object");
 	fwrite(text, 1, len - 2, f);
 	fputs(",\n  \"syscall_log\": [\n", f);
-	rc = cn_spool_each(tr->log, LOG_ORDER_WINDOW, write_entry, &w, err);
+	rc = cn_spool_each(tr->log, write_entry, &w, err);
 	if (rc < 0)
 		return -1;
 	if (rc > 0)

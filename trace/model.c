@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "model.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -428,29 +429,42 @@ static void on_role(struct cn_trace *tr, const struct cn_ev_role *e)
 		tr->announced_flow = (int)e->flow;
 }
 
-static void on_syscall(struct cn_trace *tr, const struct cn_ev_syscall *e)
+void cn_trace_add_logged(struct cn_trace *tr, const struct cn_ev_hdr *h, const struct cn_log_ent *ent, uint32_t n)
 {
 	struct cn_tr_syscall entry, *s = &entry;
 
 	if (tr->drop_log)
 		return;
-	if (!tr->log)
-		s = PUSH(tr, syscalls);
-	else
-		memset(s, 0, sizeof(*s));
-	s->ts = e->h.ts;
-	s->enter_ts = e->enter_ts;
-	s->pid = e->h.pid;
-	s->tid = e->h.tid;
-	s->instance = e->h.instance;
-	s->phase = e->h.phase;
-	s->stage = e->h.stage;
-	s->nr = e->h.syscall;
-	s->ret = e->ret;
-	s->no_return = e->no_return;
-	memcpy(s->args, e->args, sizeof(s->args));
-	if (tr->log)
-		cn_spool_add(tr->log, s);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cn_log_ent *e = &ent[i];
+
+		if (!tr->log)
+			s = PUSH(tr, syscalls);
+		else
+			memset(s, 0, sizeof(*s));
+		s->ts = e->ts;
+		s->enter_ts = e->enter_ts;
+		s->pid = h->pid;
+		s->tid = h->tid;
+		s->instance = h->instance;
+		s->phase = h->phase;
+		s->stage = h->stage;
+		s->nr = e->nr;
+		s->ret = e->ret;
+		s->no_return = e->no_return;
+		memcpy(s->args, e->args, sizeof(s->args));
+		if (tr->log)
+			cn_spool_add(tr->log, s);
+	}
+}
+
+static void on_syscall(struct cn_trace *tr, const struct cn_ev_syscall *e, size_t size)
+{
+	if (e->n > CN_TR_LOG_BATCH || size < offsetof(struct cn_ev_syscall, ent) + e->n * sizeof(e->ent[0])) {
+		tr->bad_records++;
+		return;
+	}
+	cn_trace_add_logged(tr, &e->h, e->ent, e->n);
 }
 
 static void on_boundary(struct cn_trace *tr, const struct cn_ev_boundary *e)
@@ -485,7 +499,7 @@ int cn_trace_add_event(struct cn_trace *tr, const void *data, size_t size)
 		[CN_EV_EXEC] = sizeof(struct cn_ev_exec),    [CN_EV_EXIT] = sizeof(struct cn_ev_exit),
 		[CN_EV_CRED] = sizeof(struct cn_ev_creds),   [CN_EV_STAGE_ENTER] = sizeof(struct cn_ev_stage),
 		[CN_EV_STAGE_EXIT] = sizeof(struct cn_ev_stage), [CN_EV_ROLE] = sizeof(struct cn_ev_role),
-		[CN_EV_SYSCALL] = sizeof(struct cn_ev_syscall),
+		[CN_EV_SYSCALL] = offsetof(struct cn_ev_syscall, ent), /* and its n entries */
 		[CN_EV_COUNTS] = sizeof(struct cn_ev_counts),
 		[CN_EV_BOUNDARY] = sizeof(struct cn_ev_boundary),
 	};
@@ -522,7 +536,7 @@ int cn_trace_add_event(struct cn_trace *tr, const void *data, size_t size)
 		on_role(tr, data);
 		break;
 	case CN_EV_SYSCALL:
-		on_syscall(tr, data);
+		on_syscall(tr, data, size);
 		break;
 	case CN_EV_COUNTS:
 		on_counts(tr, data);
@@ -582,7 +596,7 @@ static int cmp_cap(const void *a, const void *b)
 	return 0;
 }
 
-static int cmp_syscall(const void *a, const void *b)
+int cn_tr_syscall_cmp(const void *a, const void *b)
 {
 	const struct cn_tr_syscall *x = a, *y = b;
 
@@ -616,7 +630,7 @@ void cn_trace_finish(struct cn_trace *tr)
 	if (tr->ncap_checks)
 		qsort(tr->cap_checks, tr->ncap_checks, sizeof(*tr->cap_checks), cmp_cap);
 	if (tr->nsyscalls)
-		qsort(tr->syscalls, tr->nsyscalls, sizeof(*tr->syscalls), cmp_syscall);
+		qsort(tr->syscalls, tr->nsyscalls, sizeof(*tr->syscalls), cn_tr_syscall_cmp);
 	if (tr->log) { /* what could not be written is lost: the losses say so */
 		cn_spool_sync(tr->log);
 		tr->losses[CN_LOSS_SYSCALL_LOG] += cn_spool_lost(tr->log);

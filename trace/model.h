@@ -122,6 +122,9 @@ struct cn_tr_syscall {
 	uint64_t args[6];
 };
 
+/* The log's order, for qsort: by time, then thread. */
+int cn_tr_syscall_cmp(const void *a, const void *b);
+
 /* A boundary syscall that succeeded (unshare, setns, pivot_root, chroot): trace/phase_detect.h reads them. */
 struct cn_tr_boundary {
 	struct cn_ev_hdr h; /* when, who, in which stage and phase, which syscall */
@@ -192,6 +195,9 @@ int cn_trace_add_event(struct cn_trace *tr, const void *data, size_t size);
 /* One row of syscall counts (an entry of a CN_EV_COUNTS record, or what a thread still held when
  * the trace ended); rows with the same key add up (cn_trace_finish merges them). */
 void cn_trace_add_count(struct cn_trace *tr, const struct cn_sc_key *key, const struct cn_sc_val *val);
+/* Logged syscalls of one thread under header h (a CN_EV_SYSCALL record's, or one made for what a
+ * thread still held when the trace ended). */
+void cn_trace_add_logged(struct cn_trace *tr, const struct cn_ev_hdr *h, const struct cn_log_ent *ent, uint32_t n);
 /* One entry of the capability check map. */
 void cn_trace_add_cap_check(struct cn_trace *tr, const struct cn_cap_key *key, const struct cn_cap_val *val);
 /* Sort what the maps gave (their order is the hash's) so the output is stable. */

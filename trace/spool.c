@@ -3,6 +3,7 @@
 #include "spool.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,84 +126,163 @@ const char *cn_spool_error(const struct cn_spool *sp)
 	return sp->errnum ? sp->msg : NULL;
 }
 
-/* ---- reading back in time order: a min-heap on (ts, tid) of `window` entries ---- */
+/*
+ * ---- reading back in time order ----
+ *
+ * Entries come in the order the threads hand them over, and a thread hands its
+ * log over in batches (bpf/events.h, CN_TR_LOG_BATCH): one that blocks keeps a
+ * few entries for as long as it blocks, so no window of recent entries can
+ * restore the order. The file is sorted instead, in memory-sized runs written
+ * back in place, and the runs are merged: memory stays RUN_ENTRIES plus
+ * CURSOR_ENTRIES a run, however long the log.
+ */
+#define RUN_ENTRIES 32768  /* sorted in memory at a time (~3 MiB) */
+#define CURSOR_ENTRIES 128 /* read at a time from each sorted run */
 
 static bool before(const struct cn_tr_syscall *a, const struct cn_tr_syscall *b)
 {
-	return a->ts < b->ts || (a->ts == b->ts && a->tid < b->tid);
+	return cn_tr_syscall_cmp(a, b) < 0;
 }
 
-static void heap_push(struct cn_tr_syscall *h, size_t *n, const struct cn_tr_syscall *s)
+static int pio_all(int fd, void *data, size_t size, off_t off, bool out)
 {
-	size_t i = (*n)++;
+	char *p = data;
 
-	while (i > 0 && before(s, &h[(i - 1) / 2])) {
-		h[i] = h[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	h[i] = *s;
-}
-
-static struct cn_tr_syscall heap_pop(struct cn_tr_syscall *h, size_t *n)
-{
-	struct cn_tr_syscall top = h[0], last = h[--*n];
-	size_t i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= *n)
-			break;
-		if (c + 1 < *n && before(&h[c + 1], &h[c]))
-			c++;
-		if (!before(&h[c], &last))
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	if (*n)
-		h[i] = last;
-	return top;
-}
-
-int cn_spool_each(struct cn_spool *sp, size_t window, int (*fn)(void *arg, const struct cn_tr_syscall *s),
-		  void *arg, struct cn_error *err)
-{
-	_cleanup_free_ struct cn_tr_syscall *heap = NULL;
-	size_t nheap = 0;
-	off_t off = 0;
-	int rc = 0;
-
-	flush(sp);
-	if (window == 0)
-		window = 1;
-	heap = calloc(window, sizeof(*heap));
-	if (!heap)
-		return cn_fail(err, ENOMEM, "the syscall log");
-	for (uint64_t left = sp->count; left > 0 && rc == 0;) {
-		size_t want = left < BUF_ENTRIES ? (size_t)left : BUF_ENTRIES;
-		ssize_t n = pread(sp->fd, sp->buf, want * sizeof(*sp->buf), off);
+	while (size > 0) {
+		ssize_t n = out ? pwrite(fd, p, size, off) : pread(fd, p, size, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || n % (ssize_t)sizeof(*sp->buf))
-			return cn_fail(err, n < 0 ? errno : EIO, "the syscall log: read back from %s", sp->dir);
-		off += n;
-		left -= (uint64_t)n / sizeof(*sp->buf);
-		for (size_t i = 0; i < (size_t)n / sizeof(*sp->buf) && rc == 0; i++) {
-			if (nheap == window) {
-				struct cn_tr_syscall s = heap_pop(heap, &nheap);
-
-				if ((rc = fn(arg, &s)) != 0)
-					break;
-			}
-			heap_push(heap, &nheap, &sp->buf[i]);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
 		}
+		p += n;
+		off += n;
+		size -= (size_t)n;
 	}
-	while (nheap > 0 && rc == 0) {
-		struct cn_tr_syscall s = heap_pop(heap, &nheap);
+	return 0;
+}
 
-		rc = fn(arg, &s);
+static bool in_order(const struct cn_tr_syscall *e, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (before(&e[i], &e[i - 1]))
+			return false;
+	return true;
+}
+
+/* Sort each run of RUN_ENTRIES entries of the file where it is. */
+static int sort_runs(struct cn_spool *sp, struct cn_tr_syscall *run)
+{
+	for (uint64_t first = 0; first < sp->count; first += RUN_ENTRIES) {
+		size_t n = sp->count - first < RUN_ENTRIES ? (size_t)(sp->count - first) : RUN_ENTRIES;
+		off_t off = (off_t)(first * sizeof(*run));
+
+		if (pio_all(sp->fd, run, n * sizeof(*run), off, false) < 0)
+			return -1;
+		if (in_order(run, n))
+			continue;
+		qsort(run, n, sizeof(*run), cn_tr_syscall_cmp);
+		if (pio_all(sp->fd, run, n * sizeof(*run), off, true) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Where the merge is in one sorted run. */
+struct cursor {
+	off_t off;     /* the run's next entry in the file */
+	uint64_t left; /* entries of the run not read yet */
+	size_t pos, n; /* buf[pos] is the run's smallest entry not given yet */
+	struct cn_tr_syscall buf[CURSOR_ENTRIES];
+};
+
+/* Make buf[pos] the next entry, reading when it is used up. -1: a read failed; 0: ok (n == 0: the run is done). */
+static int cursor_fill(int fd, struct cursor *c)
+{
+	size_t want;
+
+	if (c->pos < c->n)
+		return 0;
+	want = c->left < CURSOR_ENTRIES ? (size_t)c->left : CURSOR_ENTRIES;
+	c->pos = 0;
+	c->n = want;
+	if (!want)
+		return 0;
+	if (pio_all(fd, c->buf, want * sizeof(c->buf[0]), c->off, false) < 0)
+		return -1;
+	c->off += (off_t)(want * sizeof(c->buf[0]));
+	c->left -= want;
+	return 0;
+}
+
+static bool cursor_before(const struct cursor *a, const struct cursor *b)
+{
+	return before(&a->buf[a->pos], &b->buf[b->pos]);
+}
+
+/* The heap property below h[i], for runs ordered by their next entry. */
+static void sift_down(struct cursor **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		struct cursor *t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && cursor_before(h[c + 1], h[c]))
+			c++;
+		if (!cursor_before(h[c], h[i]))
+			return;
+		t = h[i];
+		h[i] = h[c];
+		h[c] = t;
+		i = c;
+	}
+}
+
+int cn_spool_each(struct cn_spool *sp, int (*fn)(void *arg, const struct cn_tr_syscall *s), void *arg,
+		  struct cn_error *err)
+{
+	_cleanup_free_ struct cn_tr_syscall *run = NULL;
+	_cleanup_free_ struct cursor *cursors = NULL;
+	_cleanup_free_ struct cursor **heap = NULL;
+	size_t nruns, nheap = 0;
+	int rc = 0;
+
+	flush(sp);
+	nruns = (size_t)((sp->count + RUN_ENTRIES - 1) / RUN_ENTRIES);
+	run = malloc(RUN_ENTRIES * sizeof(*run));
+	cursors = calloc(nruns ? nruns : 1, sizeof(*cursors));
+	heap = calloc(nruns ? nruns : 1, sizeof(*heap));
+	if (!run || !cursors || !heap)
+		return cn_fail(err, ENOMEM, "the syscall log");
+	if (sort_runs(sp, run) < 0)
+		return cn_fail(err, errno, "the syscall log: sort it in %s", sp->dir);
+	free(steal_pointer(&run)); /* the merge needs only its cursors */
+	for (size_t r = 0; r < nruns; r++) {
+		struct cursor *c = &cursors[r];
+		uint64_t first = (uint64_t)r * RUN_ENTRIES;
+
+		c->off = (off_t)(first * sizeof(c->buf[0]));
+		c->left = sp->count - first < RUN_ENTRIES ? sp->count - first : RUN_ENTRIES;
+		if (cursor_fill(sp->fd, c) < 0)
+			return cn_fail(err, errno, "the syscall log: read back from %s", sp->dir);
+		heap[nheap++] = c;
+	}
+	for (size_t i = nheap / 2; i-- > 0;)
+		sift_down(heap, nheap, i);
+	while (nheap > 0 && rc == 0) {
+		struct cursor *c = heap[0];
+
+		rc = fn(arg, &c->buf[c->pos++]);
+		if (cursor_fill(sp->fd, c) < 0)
+			return cn_fail(err, errno, "the syscall log: read back from %s", sp->dir);
+		if (c->n == 0)
+			heap[0] = heap[--nheap];
+		sift_down(heap, nheap, 0);
 	}
 	return rc;
 }

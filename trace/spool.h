@@ -31,13 +31,12 @@ uint64_t cn_spool_lost(const struct cn_spool *sp);  /* entries that could not be
 const char *cn_spool_error(const struct cn_spool *sp);
 
 /*
- * Every entry, in (ts, tid) order as far as a window of `window` entries can
- * restore it (the ring hands them over in reservation order, which can differ
- * from their time stamps by a few entries across CPUs), to fn. Stops at fn's
- * first non-zero return and returns it; -1 with err set when the spool cannot
- * be read.
+ * Every entry, in (ts, tid) order however late it was added (the spool sorts
+ * the file where it is, in runs, and merges them), to fn. Stops at fn's first
+ * non-zero return and returns it; -1 with err set when the spool cannot be
+ * read or sorted.
  */
-int cn_spool_each(struct cn_spool *sp, size_t window, int (*fn)(void *arg, const struct cn_tr_syscall *s),
-		  void *arg, struct cn_error *err);
+int cn_spool_each(struct cn_spool *sp, int (*fn)(void *arg, const struct cn_tr_syscall *s), void *arg,
+		  struct cn_error *err);
 
 #endif

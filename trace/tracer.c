@@ -418,11 +418,12 @@ static void *drain_main(void *arg)
 #endif
 
 /*
- * The counts a thread has not flushed yet: it is still running (the linger
- * ran out, or it outlives the launch on purpose). Its task storage is read
- * through a pidfd of the thread; a thread that is gone has flushed already.
+ * The counts and logged syscalls a thread has not flushed yet: it is still
+ * running (the linger ran out, or it outlives the launch on purpose), or it
+ * logged fewer than a batch since it last handed its log over. Its task storage
+ * is read through a pidfd of the thread; a thread that is gone has flushed.
  */
-static void read_live_counts(struct cntrace_bpf *skel, struct cn_trace *tr)
+static void read_live_threads(struct cntrace_bpf *skel, struct cn_trace *tr)
 {
 	_cleanup_free_ struct cn_task *t = malloc(sizeof(*t));
 	int fd = bpf_map__fd(skel->maps.tasks);
@@ -443,6 +444,12 @@ static void read_live_counts(struct cntrace_bpf *skel, struct cn_trace *tr)
 
 			if (val.count)
 				cn_trace_add_count(tr, &key, &val);
+		}
+		if (t->log.n) {
+			struct cn_ev_hdr h = { .type = CN_EV_SYSCALL, .pid = t->pid, .tid = tid, .instance = t->instance,
+					       .phase = t->phase, .syscall = -1, .stage = t->stage, .role = t->role };
+
+			cn_trace_add_logged(tr, &h, t->log.ent, t->log.n < CN_TR_LOG_BATCH ? t->log.n : CN_TR_LOG_BATCH);
 		}
 	}
 }
@@ -848,7 +855,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	d.tr->core_btf = s.core_btf;
 	d.tr->mode = o->mode;
 	d.tr->flow = o->flow;
-	read_live_counts(s.skel, d.tr);
+	read_live_threads(s.skel, d.tr);
 	read_cap_checks(s.skel, d.tr);
 	read_losses(s.skel, d.tr);
 	session_destroy(&s);

@@ -621,19 +621,54 @@ static void test_model_adds_up_flushed_counts(void)
 
 /* ---- the --syscalls full log, spooled and streamed ---- */
 
+/* One logged syscall, handed over as a batch of one (a thread that blocked, or one leaving its stage). */
 static void feed_syscall(struct cn_trace *tr, uint64_t ts, uint32_t tid, uint8_t stage, int32_t nr, int64_t ret,
 			 bool no_return)
 {
 	struct cn_ev_syscall e;
+	struct cn_log_ent *l = &e.ent[0];
 
 	memset(&e, 0, sizeof(e));
-	hdr(&e.h, CN_EV_SYSCALL, ts, 7, tid, stage ? 3 : 0, CN_TR_SEED_PHASE, stage, 0, nr);
-	e.enter_ts = ts % 3 ? ts - 5 : 0; /* 0: entered before the trace began */
+	hdr(&e.h, CN_EV_SYSCALL, ts, 7, tid, stage ? 3 : 0, CN_TR_SEED_PHASE, stage, 0, -1);
+	e.n = 1;
+	l->ts = ts;
+	l->nr = nr;
+	l->enter_ts = ts % 3 ? ts - 5 : 0; /* 0: entered before the trace began */
 	for (int i = 0; i < 6; i++)
-		e.args[i] = (uint64_t)ts * 0x9e3779b97f4a7c15ull + (uint64_t)i; /* all 64 bits, high bit too */
-	e.ret = ret;
-	e.no_return = no_return;
+		l->args[i] = (uint64_t)ts * 0x9e3779b97f4a7c15ull + (uint64_t)i; /* all 64 bits, high bit too */
+	l->ret = ret;
+	l->no_return = no_return;
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, offsetof(struct cn_ev_syscall, ent) + sizeof(e.ent[0])), 0);
+}
+
+static void test_log_batches_are_read_entry_by_entry(void)
+{
+	struct cn_trace *tr = cn_trace_new(7, CN_TR_ROLE_OTHER, 50);
+	struct cn_ev_syscall e;
+	size_t head = offsetof(struct cn_ev_syscall, ent);
+
+	memset(&e, 0, sizeof(e));
+	hdr(&e.h, CN_EV_SYSCALL, 900, 7, 9, 3, CN_TR_SEED_PHASE, CN_STAGE_START_PROCESS, 0, -1);
+	e.n = 3;
+	for (int i = 0; i < 3; i++) {
+		e.ent[i].ts = 100 + (uint64_t)i;
+		e.ent[i].nr = 39 + i;
+		e.ent[i].ret = i;
+	}
+	/* a record cut after its last entry */
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, head + 3 * sizeof(e.ent[0])), 0);
+	CU_ASSERT_EQUAL_FATAL(tr->nsyscalls, 3);
+	CU_ASSERT_EQUAL(tr->syscalls[2].ts, 102);
+	CU_ASSERT_EQUAL(tr->syscalls[2].nr, 41);
+	CU_ASSERT_EQUAL(tr->syscalls[2].tid, 9);
+	CU_ASSERT_EQUAL(tr->syscalls[2].stage, CN_STAGE_START_PROCESS);
+	/* shorter than its entries, or more entries than a batch: malformed, nothing taken */
+	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, head + 2 * sizeof(e.ent[0])), 0);
+	e.n = CN_TR_LOG_BATCH + 1;
 	CU_ASSERT_EQUAL(cn_trace_add_event(tr, &e, sizeof(e)), 0);
+	CU_ASSERT_EQUAL(tr->nsyscalls, 3);
+	CU_ASSERT_EQUAL(tr->bad_records, 2);
+	cn_trace_free(tr);
 }
 
 /* The same launch twice: the log kept in memory, and spooled to a file in dir. */
@@ -653,8 +688,9 @@ static struct cn_trace *logged_launch(const char *spool_dir, int entries)
 	}
 	feed_init(tr, 51, 7, &root);
 	for (int i = 0; i < entries; i++) {
-		/* two CPUs' worth of entries, handed over a little out of time order */
-		uint64_t ts = 1000 + (uint64_t)i * 10 + (i % 4 == 1 ? 15 : 0);
+		/* two CPUs' worth of entries, handed over a little out of time order, and now and then
+		 * one from long before (a thread that blocked with a batch begun) */
+		uint64_t ts = 1000 + (uint64_t)i * 10 + (i % 4 == 1 ? 15 : 0) - (i % 997 == 500 ? 4003 : 0);
 
 		feed_syscall(tr, ts, i % 2 ? 8 : 7, i % 5 ? CN_STAGE_START_PROCESS : 0,
 			     i % 7 == 3 ? -1 : i % 11 == 4 ? 1000 : (int32_t)(i % 300), i % 3 ? -(int64_t)(i % 40) : i,
@@ -708,7 +744,8 @@ static void test_streamed_log_is_the_text_json_c_writes(void)
 {
 	check_streamed_log(0);
 	check_streamed_log(1);
-	check_streamed_log(20000); /* more than a spool buffer and an ordering window */
+	check_streamed_log(20000); /* more than a spool buffer */
+	check_streamed_log(70000); /* three sorted runs to merge */
 }
 
 static void test_streamed_log_to_an_unwritable_path_leaves_nothing(void)
@@ -826,6 +863,7 @@ int main(int argc, char **argv)
 		{"core btf is for this kernel only", test_core_btf_is_for_this_kernel_only},
 		{"core btf holds what the programs read", test_core_btf_holds_what_the_programs_read},
 		{"capability sets are written on one line", test_capability_sets_are_written_on_one_line},
+		{"log batches are read entry by entry", test_log_batches_are_read_entry_by_entry},
 	};
 
 	if (argc > 1)
