@@ -281,9 +281,11 @@ static void on_fork(struct cn_trace *tr, const struct cn_ev_fork *e)
 	}
 	/* a child born with other creds (CLONE_NEWUSER): a transition of the child */
 	if (parent && parent->known && cn_creds_diff(&parent->creds, &e->creds)) {
+		struct cn_creds before = parent->creds; /* thread() may move the array parent points into */
+
 		child = thread(tr, e->child_tid, e->child_pid);
 		child->known = true;
-		child->creds = parent->creds;
+		child->creds = before;
 		transition(tr, &e->h, e->child_pid, e->child_tid, e->child_phase, CN_TR_CLONE, e->child_pid,
 			   &e->creds);
 	}
