@@ -80,13 +80,58 @@ static struct json_object *creds_json(const struct cn_creds *c)
 	return json_object_get(m->o);
 }
 
-static void creds_memo_end(void)
+/*
+ * The {count, errors} entries of the "syscalls" tables, shared in the same way
+ * by every table with the same pair: a thousand processes of one program made
+ * ~90k of them, each a json-c object with its own hash table (~650 bytes), the
+ * most of cntrace's peak memory (87 of 118 MiB). A direct-mapped cache: a pair
+ * that misses is made anew and takes the slot.
+ */
+#define COUNTS_MEMO 1024
+
+static __thread struct counts_memo {
+	int64_t count, errors;
+	struct json_object *o;
+} *counts_memo;
+
+static struct json_object *count_entry(int64_t count, int64_t errors)
+{
+	struct counts_memo *m = NULL;
+	struct json_object *o;
+
+	if (counts_memo) {
+		m = &counts_memo[((uint64_t)count * 0x9e3779b97f4a7c15ull + (uint64_t)errors) % COUNTS_MEMO];
+		if (m->o && m->count == count && m->errors == errors)
+			return json_object_get(m->o);
+	}
+	o = json_object_new_object();
+	add(o, "count", json_object_new_int64(count));
+	add(o, "errors", json_object_new_int64(errors));
+	if (m) {
+		json_object_put(m->o);
+		*m = (struct counts_memo){ count, errors, json_object_get(o) };
+	}
+	return o;
+}
+
+static void memo_begin(void)
+{
+	memo = calloc(CREDS_MEMO, sizeof(*memo)); /* NULL: every object its own */
+	nmemo = 0;
+	counts_memo = calloc(COUNTS_MEMO, sizeof(*counts_memo));
+}
+
+static void memo_end(void)
 {
 	for (size_t i = 0; memo && i < nmemo && i < CREDS_MEMO; i++)
 		json_object_put(memo[i].o);
 	free(memo);
 	memo = NULL;
 	nmemo = 0;
+	for (size_t i = 0; counts_memo && i < COUNTS_MEMO; i++)
+		json_object_put(counts_memo[i].o);
+	free(counts_memo);
+	counts_memo = NULL;
 }
 
 /* Which records a list takes: all, or those of one stage instance, phase or process. */
@@ -95,6 +140,7 @@ enum scope_kind { SCOPE_ALL, SCOPE_INSTANCE, SCOPE_PHASE, SCOPE_PID };
 struct scope {
 	enum scope_kind kind;
 	uint32_t id;
+	uint32_t pid; /* SCOPE_PHASE, SCOPE_PID: the process (a phase is one process's) */
 };
 
 static bool in_scope(struct scope sc, uint32_t pid, uint32_t instance, uint32_t phase)
@@ -112,30 +158,60 @@ static bool in_scope(struct scope sc, uint32_t pid, uint32_t instance, uint32_t 
 	return false;
 }
 
+/* The rows of counts[] (sorted by pid first) a scope can take: those of its process, or all. */
+static void count_rows(const struct cn_trace *tr, struct scope sc, size_t *first, size_t *end)
+{
+	size_t lo = 0, hi = tr->ncounts;
+
+	*first = 0;
+	*end = tr->ncounts;
+	if (sc.kind != SCOPE_PHASE && sc.kind != SCOPE_PID)
+		return;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tr->counts[mid].key.pid < sc.pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (hi < tr->ncounts && tr->counts[hi].key.pid == sc.pid)
+		hi++;
+	*end = hi;
+}
+
 static struct json_object *syscalls_json(const struct cn_trace *tr, struct scope sc)
 {
 	struct json_object *o = json_object_new_object();
+	_cleanup_free_ struct cn_tr_count *sum = NULL; /* per number, in the order first seen */
+	size_t n = 0, cap = 0, first, end;
 
-	for (size_t i = 0; i < tr->ncounts; i++) {
+	count_rows(tr, sc, &first, &end);
+	for (size_t i = first; i < end; i++) {
 		const struct cn_tr_count *c = &tr->counts[i];
-		const char *name = c->key.nr < 0 ? "none" : cn_syscall_name(c->key.nr);
-		struct json_object *entry, *v;
-		int64_t count = (int64_t)c->val.count, errors = (int64_t)c->val.errors;
+		size_t j = 0;
 
 		if (!in_scope(sc, c->key.pid, c->key.instance, c->key.phase))
 			continue;
-		if (json_object_object_get_ex(o, name, &entry)) {
-			json_object_object_get_ex(entry, "count", &v);
-			count += json_object_get_int64(v);
-			json_object_object_get_ex(entry, "errors", &v);
-			errors += json_object_get_int64(v);
-		} else {
-			entry = json_object_new_object();
-			add(o, name, entry);
+		while (j < n && sum[j].key.nr != c->key.nr)
+			j++;
+		if (j == n) {
+			if (n == cap) {
+				struct cn_tr_count *more = realloc(sum, (cap = cap ? 2 * cap : 32) * sizeof(*sum));
+
+				if (!more)
+					break;
+				sum = more;
+			}
+			sum[n++] = (struct cn_tr_count){ .key.nr = c->key.nr };
 		}
-		add(entry, "count", json_object_new_int64(count));
-		add(entry, "errors", json_object_new_int64(errors));
+		sum[j].val.count += c->val.count;
+		sum[j].val.errors += c->val.errors;
 	}
+	for (size_t j = 0; j < n; j++)
+		add(o, sum[j].key.nr < 0 ? "none" : cn_syscall_name(sum[j].key.nr),
+		    count_entry((int64_t)sum[j].val.count, (int64_t)sum[j].val.errors));
 	return o;
 }
 
@@ -295,13 +371,13 @@ static struct json_object *process_json(const struct cn_trace *tr, const struct 
 		add(e, "ino", u64(x->ino));
 		add(e, "dev", json_object_new_int64(x->dev));
 		add(e, "creds", creds_json(&x->creds));
-		add(e, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_PHASE, x->phase }));
+		add(e, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_PHASE, x->phase, p->pid }));
 		json_object_array_add(execs, e);
 	}
 	add(o, "execs", execs);
 	add(o, "creds", creds_pair("start", p->have_start_creds ? &p->start_creds : NULL, "exit",
 				   p->have_exit_creds ? &p->exit_creds : NULL));
-	add(o, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_PID, p->pid }));
+	add(o, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_PID, p->pid, p->pid }));
 	return o;
 }
 
@@ -331,7 +407,7 @@ static struct json_object *stage_pids(const struct cn_trace *tr, const struct cn
 static struct json_object *stage_json(const struct cn_trace *tr, const struct cn_tr_stage *s)
 {
 	struct json_object *o = json_object_new_object();
-	struct scope sc = { SCOPE_INSTANCE, s->instance };
+	struct scope sc = { SCOPE_INSTANCE, s->instance, 0 };
 	const struct cn_tr_stage *parent = cn_trace_stage(tr, s->parent_instance);
 
 	add(o, "name", str_or_null(stage_name(s->stage)));
@@ -356,7 +432,7 @@ static struct json_object *stage_json(const struct cn_trace *tr, const struct cn
 static struct json_object *phase_json(const struct cn_trace *tr, const struct cn_tr_phase *ph)
 {
 	struct json_object *o = json_object_new_object();
-	struct scope sc = { SCOPE_PHASE, ph->id };
+	struct scope sc = { SCOPE_PHASE, ph->id, ph->pid };
 
 	add(o, "id", json_object_new_int64(ph->id));
 	add(o, "pid", json_object_new_int64(ph->pid));
@@ -461,8 +537,7 @@ struct json_object *cn_trace_to_json(const struct cn_trace *tr)
 	struct json_object *o = json_object_new_object();
 	struct json_object *a;
 
-	memo = calloc(CREDS_MEMO, sizeof(*memo)); /* NULL: every object its own */
-	nmemo = 0;
+	memo_begin();
 	add(o, "schema", json_object_new_string(CN_TRACE_SCHEMA));
 	add(o, "launch", launch_json(tr));
 	add(o, "tracer", tracer_json(tr));
@@ -479,12 +554,12 @@ struct json_object *cn_trace_to_json(const struct cn_trace *tr)
 		json_object_array_add(a, phase_json(tr, &tr->phases[i]));
 	add(o, "phases", a);
 	cn_phase_detect_annotate(tr, o); /* "boundaries", and what phases[] entries gain */
-	add(o, "transitions", transitions_json(tr, (struct scope){ SCOPE_ALL, 0 }));
-	add(o, "capability_checks", cap_checks_json(tr, (struct scope){ SCOPE_ALL, 0 }));
-	add(o, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_ALL, 0 }));
+	add(o, "transitions", transitions_json(tr, (struct scope){ SCOPE_ALL, 0, 0 }));
+	add(o, "capability_checks", cap_checks_json(tr, (struct scope){ SCOPE_ALL, 0, 0 }));
+	add(o, "syscalls", syscalls_json(tr, (struct scope){ SCOPE_ALL, 0, 0 }));
 	if (tr->full_syscalls && !tr->log) /* a spooled log is streamed by cn_json_write_trace */
 		add(o, "syscall_log", syscall_log_json(tr));
-	creds_memo_end();
+	memo_end();
 	return o;
 }
 
