@@ -507,7 +507,7 @@ static struct json_object *launch_json(const struct cn_trace *tr)
 static struct json_object *tracer_json(const struct cn_trace *tr)
 {
 	struct json_object *o = json_object_new_object();
-	struct json_object *l = json_object_new_object();
+	struct json_object *l = json_object_new_object(), *user;
 
 	add(o, "lost_events", u64(cn_trace_lost(tr)));
 	add(o, "events", u64(tr->events));
@@ -522,7 +522,12 @@ static struct json_object *tracer_json(const struct cn_trace *tr)
 	/* the syscall names above are this architecture's (seccomp-profile writes its architectures) */
 	add(o, "arch", json_object_new_string(cn_arch_name()));
 	add(o, "stage_probes", json_object_new_boolean(tr->usdt_attached));
-	add(o, "user_stages", cn_ext_stages_json());
+	user = cn_ext_stages_json();
+	/* how they and the --stage uprobes were attached: "uprobe_multi" (a link a probe or file) or "perf_event" */
+	add(o, "stage_probe_links", tr->usdt_attached || json_object_array_length(user) > 0
+					    ? json_object_new_string(tr->usdt_multi ? "uprobe_multi" : "perf_event")
+					    : NULL);
+	add(o, "user_stages", user);
 	add(o, "unmatched_stage_exits", u64(tr->unmatched_exits));
 	add(o, "complete", json_object_new_boolean(tr->complete));
 	add(o, "startup_ns", u64(tr->startup_ns));

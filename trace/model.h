@@ -155,6 +155,7 @@ struct cn_trace {
 	bool full_syscalls;
 	bool usdt_attached;
 	bool core_btf; /* CO-RE against the build's cut of this kernel's BTF (trace/core_btf.h) */
+	bool usdt_multi; /* the stage probes on uprobe-multi links (trace/usdt.h) */
 	bool complete;       /* every tracked process was seen to exit */
 
 	uint64_t events;     /* ring-buffer records received */

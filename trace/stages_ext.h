@@ -75,5 +75,11 @@ struct bpf_link;
  */
 int cn_ext_stages_attach(struct bpf_program *prog, const struct cn_ext_stages *set, struct bpf_link **links,
 			 int *n, int max, struct cn_error *err);
+/*
+ * The same on uprobe-multi links (trace/usdt.h), one a file: their fds go to
+ * fds[*nfds] (room for one a stage; the caller closes them, also after a failure).
+ */
+int cn_ext_stages_attach_multi(struct bpf_program *prog, const struct cn_ext_stages *set, int *fds, int *nfds,
+			       struct cn_error *err);
 
 #endif

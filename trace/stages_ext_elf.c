@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "elf_file.h"
 #include "tracer.h"
+#include "usdt.h"
 
 /* ---- the file ---- */
 
@@ -156,12 +158,7 @@ static int needed_libraries(Elf *elf, const char *names[], int max)
 	return n;
 }
 
-struct elf_file {
-	int fd;
-	Elf *elf;
-};
-
-static void elf_file_close(struct elf_file *f)
+void cn_elf_close(struct cn_elf *f)
 {
 	if (f->elf)
 		elf_end(f->elf);
@@ -169,7 +166,7 @@ static void elf_file_close(struct elf_file *f)
 		close(f->fd);
 }
 
-static int elf_file_open(const char *path, struct elf_file *f)
+int cn_elf_open(const char *path, struct cn_elf *f)
 {
 	f->elf = NULL;
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -178,7 +175,7 @@ static int elf_file_open(const char *path, struct elf_file *f)
 	elf_version(EV_CURRENT);
 	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
-		elf_file_close(f);
+		cn_elf_close(f);
 		errno = ENOEXEC;
 		return -1;
 	}
@@ -206,8 +203,7 @@ static void lookup_in(Elf *elf, struct lookup *lk)
 	}
 }
 
-/* Where the code at virtual address addr is in the file: through the loadable segment that holds it. */
-static bool file_offset(Elf *elf, uint64_t addr, uint64_t *off)
+bool cn_elf_file_offset(Elf *elf, uint64_t addr, bool code, uint64_t *off)
 {
 	size_t n;
 
@@ -216,7 +212,7 @@ static bool file_offset(Elf *elf, uint64_t addr, uint64_t *off)
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
 
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (!code || (ph.p_flags & PF_X)) &&
 		    addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
 			*off = addr - ph.p_vaddr + ph.p_offset;
 			return true;
@@ -232,13 +228,13 @@ static const char *defining_library(Elf *elf, const char *symbol, char *buf, siz
 	int n = needed_libraries(elf, names, 32);
 
 	for (int i = 0; i < n; i++) {
-		struct elf_file lib;
+		struct cn_elf lib;
 		struct lookup lk = { .name = symbol };
 
-		if (!names[i] || !find_library(names[i], buf, size) || elf_file_open(buf, &lib) < 0)
+		if (!names[i] || !find_library(names[i], buf, size) || cn_elf_open(buf, &lib) < 0)
 			continue;
 		lookup_in(lib.elf, &lk);
-		elf_file_close(&lib);
+		cn_elf_close(&lib);
 		if (lk.nfound > 0) {
 			snprintf(buf, size, "%s", names[i]);
 			return buf;
@@ -275,14 +271,14 @@ static int pick(const struct lookup *lk, uint64_t *addr)
 
 static int resolve_symbol(struct cn_ext_stage *s, struct cn_error *err)
 {
-	struct elf_file f;
+	struct cn_elf f;
 	struct lookup lk = { .name = s->symbol };
 	char lib[PATH_MAX];
 	const char *from;
 	uint64_t addr;
 	int rc = 0;
 
-	if (elf_file_open(s->path, &f) < 0)
+	if (cn_elf_open(s->path, &f) < 0)
 		return errno == ENOEXEC ? cn_fail(err, 0, "--stage %s: %s is not an ELF file", s->spec, s->path)
 					: cn_fail(err, errno, "--stage %s: %s", s->spec, s->path);
 	lookup_in(f.elf, &lk);
@@ -292,7 +288,7 @@ static int resolve_symbol(struct cn_ext_stage *s, struct cn_error *err)
 		rc = cn_fail(err, 0, "--stage %s: %s has %d functions named \"%s\" (at 0x%llx and 0x%llx)", s->spec,
 			     s->path, lk.nfound, s->symbol, (unsigned long long)lk.addr[0],
 			     (unsigned long long)lk.addr[1]);
-	else if (lk.nfound > 0 && !file_offset(f.elf, addr, &s->offset))
+	else if (lk.nfound > 0 && !cn_elf_file_offset(f.elf, addr, true, &s->offset))
 		rc = cn_fail(err, 0, "--stage %s: %s: \"%s\" at 0x%llx is in no loadable code segment", s->spec,
 			     s->path, s->symbol, (unsigned long long)addr);
 	else if (lk.nfound > 0)
@@ -310,7 +306,7 @@ static int resolve_symbol(struct cn_ext_stage *s, struct cn_error *err)
 	else
 		rc = cn_fail(err, 0, "--stage %s: %s has no function \"%s\"%s", s->spec, s->path, s->symbol,
 			     lk.have_symtab ? "" : " (it is stripped: `nm -D --defined-only` lists what it has)");
-	elf_file_close(&f);
+	cn_elf_close(&f);
 	return rc;
 }
 
@@ -330,6 +326,32 @@ int cn_ext_stages_resolve(struct cn_ext_stages *set, struct cn_error *err)
 }
 
 /* ---- the probes ---- */
+
+int cn_ext_stages_attach_multi(struct bpf_program *prog, const struct cn_ext_stages *set, int *fds, int *nfds,
+			       struct cn_error *err)
+{
+	bool done[CN_TR_EXT_STAGE_MAX] = { false };
+
+	for (size_t i = 0; i < set->n; i++) {
+		uint64_t offsets[CN_TR_EXT_STAGE_MAX], cookies[CN_TR_EXT_STAGE_MAX];
+		int n = 0, fd;
+
+		if (done[i])
+			continue;
+		for (size_t j = i; j < set->n; j++) {
+			if (done[j] || strcmp(set->v[j].path, set->v[i].path) != 0)
+				continue;
+			done[j] = true;
+			offsets[n] = set->v[j].offset;
+			cookies[n++] = set->v[j].id;
+		}
+		fd = cn_uprobe_multi_link(prog, set->v[i].path, offsets, NULL, cookies, n, err);
+		if (fd < 0)
+			return cn_prefix(err, "--stage %s: ", set->v[i].spec);
+		fds[(*nfds)++] = fd;
+	}
+	return 0;
+}
 
 int cn_ext_stages_attach(struct bpf_program *prog, const struct cn_ext_stages *set, struct bpf_link **links,
 			 int *n, int max, struct cn_error *err)

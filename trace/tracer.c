@@ -32,6 +32,7 @@
 #include "ring.h"
 #include "spool.h"
 #include "stages_ext.h"
+#include "usdt.h"
 
 #define EVENTS_RING (16u << 20)       /* lifecycle and privilege records: never expected to fill */
 #define SYSCALL_LOG_RING (64u << 20)  /* --syscalls full */
@@ -506,26 +507,22 @@ static int attach_tp(struct bpf_program *prog, struct bpf_link **link, struct cn
 	return 0;
 }
 
-static int attach_usdt(struct cntrace_bpf *skel, const char *binary, struct bpf_link *links[3],
-		       struct cn_error *err)
+static struct bpf_program **usdt_progs(struct cntrace_bpf *skel, struct bpf_program *progs[3])
 {
-	struct bpf_program *progs[3] = { skel->progs.cn_usdt_role, skel->progs.cn_usdt_stage_enter,
-					  skel->progs.cn_usdt_stage_exit };
-	static const char *const names[3] = { "role", "stage_enter", "stage_exit" };
-
-	for (int i = 0; i < 3; i++) {
-		links[i] = bpf_program__attach_usdt(progs[i], -1, binary, CN_USDT_PROVIDER, names[i], NULL);
-		if (!links[i])
-			return cn_fail(err, 0, "cannot trace: %s has no USDT probe %s:%s (built without <sys/sdt.h>?)",
-				       binary, CN_USDT_PROVIDER, names[i]);
-	}
-	return 0;
+	progs[0] = skel->progs.cn_usdt_role;
+	progs[1] = skel->progs.cn_usdt_stage_enter;
+	progs[2] = skel->progs.cn_usdt_stage_exit;
+	return progs;
 }
+
+static const char *const usdt_names[3] = { "role", "stage_enter", "stage_exit" };
 
 struct session {
 	struct cntrace_bpf *skel;
 	struct bpf_link *links[16 + CN_TR_EXT_STAGE_MAX]; /* the tracepoints, the USDT probes, the --stage uprobes */
 	int ntp, nlinks;
+	bool uprobe_multi;          /* USDT and --stage uprobes on uprobe-multi links (trace/usdt.h) */
+	int multi_fds[3 + CN_TR_EXT_STAGE_MAX], nmulti_fds; /* those links */
 	struct cn_ring *rings[2];
 	bool detach_late;           /* opts->detach_after_exit */
 	bool core_btf;              /* relocated against the build's cut of this kernel's BTF */
@@ -598,13 +595,42 @@ static void session_destroy(struct session *s)
 	/* the tracepoints first, and here: their detach is quick, and no reaper should keep them */
 	for (int i = 0; i < s->ntp; i++)
 		bpf_link__destroy(s->links[i]);
-	if (s->nlinks > s->ntp && s->detach_late)
+	if ((s->nlinks > s->ntp || s->nmulti_fds > 0) && s->detach_late)
 		reaper = uprobe_reaper();
 	for (int i = s->ntp; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
+	for (int i = 0; i < s->nmulti_fds; i++)
+		close(s->multi_fds[i]);
+	s->nmulti_fds = 0;
 	cntrace_bpf__destroy(s->skel);
 	if (reaper >= 0)
 		close(reaper); /* the reaper holds the last references now: it may go */
+}
+
+/* The launcher's three USDT probes: uprobe-multi links where the kernel makes them, else libbpf's. */
+static int attach_usdt(struct session *s, const char *binary, struct cn_error *err)
+{
+	struct bpf_program *progs[3];
+	int next_spec = 0;
+
+	usdt_progs(s->skel, progs);
+	for (int i = 0; i < 3; i++) {
+		if (s->uprobe_multi) {
+			int fd = cn_usdt_attach(progs[i], s->skel->maps.__bpf_usdt_specs, &next_spec, binary,
+						CN_USDT_PROVIDER, usdt_names[i], err);
+
+			if (fd < 0)
+				return -1;
+			s->multi_fds[s->nmulti_fds++] = fd;
+			continue;
+		}
+		s->links[s->nlinks] = bpf_program__attach_usdt(progs[i], -1, binary, CN_USDT_PROVIDER, usdt_names[i], NULL);
+		if (!s->links[s->nlinks])
+			return cn_fail(err, 0, "cannot trace: %s has no USDT probe %s:%s (built without <sys/sdt.h>?)",
+				       binary, CN_USDT_PROVIDER, usdt_names[i]);
+		s->nlinks++;
+	}
+	return 0;
 }
 
 static int session_start(const struct cn_tracer_opts *o, struct session *s, bool *usdt, struct cn_error *err)
@@ -637,6 +663,16 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 		bpf_map__set_max_entries(s->skel->maps.syscall_log, SYSCALL_LOG_RING);
 	bpf_program__set_autoload(s->skel->progs.cn_sys_enter, o->full_syscalls);
 	bpf_program__set_autoload(s->skel->progs.cn_uprobe_stage, o->ext_stages && o->ext_stages->n);
+	/* CNTRACE_UPROBE_LINKS=perf_event: libbpf's perf-event uprobes (the tests compare the two) */
+	s->uprobe_multi = (o->usdt_binary || (o->ext_stages && o->ext_stages->n)) && cn_usdt_multi_supported() &&
+			  !(getenv("CNTRACE_UPROBE_LINKS") && strcmp(getenv("CNTRACE_UPROBE_LINKS"), "perf_event") == 0);
+	if (s->uprobe_multi) {
+		struct bpf_program *progs[3];
+
+		for (int i = 0; i < 3; i++)
+			cn_usdt_prepare(usdt_progs(s->skel, progs)[i]);
+		cn_usdt_prepare(s->skel->progs.cn_uprobe_stage);
+	}
 	rc = cntrace_bpf__load(s->skel);
 	if (rc)
 		return fail_bpf(err, rc, "load the BPF programs");
@@ -658,21 +694,24 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 		struct cn_error uerr;
 
 		cn_error_clear(&uerr);
-
-		if (attach_usdt(s->skel, o->usdt_binary, &s->links[s->nlinks], &uerr) == 0) {
-			s->nlinks += 3;
+		if (attach_usdt(s, o->usdt_binary, &uerr) == 0) {
 			*usdt = true;
 		} else {
-			for (int i = 0; i < 3 && s->links[s->nlinks + i]; i++) {
-				bpf_link__destroy(s->links[s->nlinks + i]);
-				s->links[s->nlinks + i] = NULL;
-			}
+			for (int i = s->ntp; i < s->nlinks; i++)
+				bpf_link__destroy(s->links[i]);
+			s->nlinks = s->ntp;
+			for (int i = 0; i < s->nmulti_fds; i++)
+				close(s->multi_fds[i]);
+			s->nmulti_fds = 0;
 			if (o->usdt_required) {
 				*err = uerr;
 				return -1;
 			}
 		}
 	}
+	if (o->ext_stages && o->ext_stages->n && s->uprobe_multi) /* session_destroy closes what attached */
+		return cn_ext_stages_attach_multi(s->skel->progs.cn_uprobe_stage, o->ext_stages, s->multi_fds,
+						  &s->nmulti_fds, err);
 	if (o->ext_stages && o->ext_stages->n) /* what attached is in links: session_destroy detaches it */
 		return cn_ext_stages_attach(s->skel->progs.cn_uprobe_stage, o->ext_stages, s->links, &s->nlinks,
 					    (int)(sizeof(s->links) / sizeof(s->links[0])), err);
@@ -853,6 +892,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	d.tr->full_syscalls = o->full_syscalls;
 	d.tr->usdt_attached = usdt;
 	d.tr->core_btf = s.core_btf;
+	d.tr->usdt_multi = s.uprobe_multi;
 	d.tr->mode = o->mode;
 	d.tr->flow = o->flow;
 	read_live_threads(s.skel, d.tr);

@@ -275,6 +275,9 @@ def test_sigkill_of_cntrace_mid_launch_tears_the_launch_down_and_unloads_its_bpf
             for p in alive]
         assert wait_until(lambda: not pid_file.exists()), \
             "CleanupHost did not remove the pid file PostStartHost wrote: the host cleanup never ran"
+        # a uprobe-multi link is freed one RCU tasks-trace grace period after its last fd closed: its
+        # program and maps go with it
+        wait_until(lambda: not held & bpf_ids_loaded())
         still = held & bpf_ids_loaded()
         assert not still, "BPF objects of the killed cntrace are still loaded: %s" % sorted(still)
     finally:

@@ -167,14 +167,32 @@ def privilege_story(trace):
                   for s in trace["stages"])
 
 
+def traced_again(world, flow, **env):
+    """The shared launch of `flow` once more, with env added to cntrace's environment: its trace."""
+    res = run_cntrace("run", *flow_launch_args(world, flow), "--", "/bin/true", cwd=str(world.dir),
+                      env=dict(os.environ, **env))
+    assert res.rc == 0 and res.trace, res
+    return res.trace
+
+
 @pytest.mark.parametrize("flow", FLOWS)
 def test_the_builds_cut_of_the_kernel_btf_reads_what_the_whole_btf_reads(world, launches, flow):
     """CO-RE relocates against the build's cut of this kernel's BTF (trace/core_btf.h), or, with
     CNTRACE_CORE_BTF=kernel, against the kernel's whole BTF: the same launch tells the same story."""
     cut = launches(flow)
     assert cut.trace["tracer"]["core_btf"] == "built-in", "the build's cut was not used\n%s" % cut
-    env = dict(os.environ, CNTRACE_CORE_BTF="kernel")
-    whole = run_cntrace("run", *flow_launch_args(world, flow), "--", "/bin/true", cwd=str(world.dir), env=env)
-    assert whole.rc == 0 and whole.trace, whole
-    assert whole.trace["tracer"]["core_btf"] == "kernel"
-    assert privilege_story(cut.trace) == privilege_story(whole.trace)
+    whole = traced_again(world, flow, CNTRACE_CORE_BTF="kernel")
+    assert whole["tracer"]["core_btf"] == "kernel"
+    assert privilege_story(cut.trace) == privilege_story(whole)
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_stage_probes_on_uprobe_multi_links_tell_what_perf_event_uprobes_tell(world, launches, flow):
+    """The launcher's USDT probes go on one uprobe-multi link a probe (trace/usdt.h: cntrace reads the
+    notes and argument specs itself), or, with CNTRACE_UPROBE_LINKS=perf_event, on libbpf's perf-event
+    uprobes: the same launch has the same stages, roles and privilege story either way."""
+    multi = launches(flow)
+    assert multi.trace["tracer"]["stage_probe_links"] == "uprobe_multi", "not on uprobe-multi links\n%s" % multi
+    perf = traced_again(world, flow, CNTRACE_UPROBE_LINKS="perf_event")
+    assert perf["tracer"]["stage_probe_links"] == "perf_event"
+    assert privilege_story(multi.trace) == privilege_story(perf)

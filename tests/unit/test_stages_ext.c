@@ -2,8 +2,9 @@
  *
  * CUnit: stages for launchers without probes (trace/stages_ext.c: the --stage
  * spec, the file and the function's offset, read from real ELF files: this
- * program and libc) and phase detection (trace/phase_detect.c, on synthetic
- * records).
+ * program and libc), phase detection (trace/phase_detect.c, on synthetic
+ * records), and USDT probe sites and argument specs as trace/usdt.c reads them
+ * for uprobe-multi links (this program's own probes).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,6 +21,8 @@
 #include "names.h"
 #include "phase_detect.h"
 #include "stages_ext.h"
+#include "usdt.h"
+#include <sys/sdt.h>
 
 /* A function of this program for the uprobe offset to find: global, so it is in .symtab. */
 __attribute__((noinline, used)) int cn_test_stage_target(int x)
@@ -267,6 +270,85 @@ static void test_boundaries_and_the_payload(void)
 	cn_trace_free(tr);
 }
 
+/* ---- USDT sites (trace/usdt.h) ---- */
+
+/* Two sites of one probe, arguments where the compiler puts them (a constant, the stack or a register). */
+__attribute__((noinline)) static void fire_probes(int x)
+{
+	volatile int v[2] = { x * 7, x * 9 };
+
+	DTRACE_PROBE3(cntest, site, x, v[1], 5);
+	DTRACE_PROBE3(cntest, site, x + 1, v[0], 6);
+	DTRACE_PROBE1(cntest, other, x);
+}
+
+static void test_usdt_sites_are_nops_with_their_arguments(void)
+{
+	struct cn_usdt_site sites[8];
+	struct cn_error err;
+	int n = cn_usdt_sites("/proc/self/exe", "cntest", "site", sites, 8, &err);
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+	fire_probes(1);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_FATAL(fd >= 0);
+	for (int i = 0; i < n; i++) {
+		unsigned char op = 0;
+
+		/* the offset is the probe's nop in the file: where the uprobe goes */
+		CU_ASSERT_EQUAL(pread(fd, &op, 1, (off_t)sites[i].offset), 1);
+		CU_ASSERT_EQUAL(op, 0x90);
+		CU_ASSERT_EQUAL(sites[i].ref_ctr, 0);
+		CU_ASSERT_EQUAL(sites[i].spec.arg_cnt, 3);
+		CU_ASSERT_EQUAL(sites[i].spec.args[2].arg_type, CN_USDT_ARG_CONST);
+		CU_ASSERT_EQUAL(sites[i].spec.args[2].val_off, (uint64_t)(5 + i));
+		CU_ASSERT_TRUE(sites[i].spec.args[0].arg_signed);
+		CU_ASSERT_EQUAL(sites[i].spec.args[0].arg_bitshift, 32);
+		CU_ASSERT_NOT_EQUAL(sites[i].spec.args[1].arg_type, CN_USDT_ARG_CONST); /* volatile: read where it is */
+	}
+	close(fd);
+	CU_ASSERT_EQUAL(cn_usdt_sites("/proc/self/exe", "cntest", "other", sites, 8, &err), 1);
+	CU_ASSERT_EQUAL(cn_usdt_sites("/proc/self/exe", "cntest", "absent", sites, 8, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no USDT probe cntest:absent"));
+	CU_ASSERT_EQUAL(cn_usdt_sites("/nonexistent/cnlaunch", "cntest", "site", sites, 8, &err), -1);
+}
+
+static void test_usdt_argument_specs(void)
+{
+	struct cn_usdt_spec sp;
+
+	CU_ASSERT_EQUAL_FATAL(cn_usdt_parse_args("-4@%edi 8@$3 -4@12(%rbp) 2@(%rax) -1@-8(%r12) 4@%r12d", &sp), 0);
+	CU_ASSERT_EQUAL(sp.arg_cnt, 6);
+	CU_ASSERT_EQUAL(sp.args[0].arg_type, CN_USDT_ARG_REG);
+	CU_ASSERT_EQUAL(sp.args[0].reg_off, 112); /* di in struct pt_regs */
+	CU_ASSERT_TRUE(sp.args[0].arg_signed);
+	CU_ASSERT_EQUAL(sp.args[0].arg_bitshift, 32);
+	CU_ASSERT_EQUAL(sp.args[1].arg_type, CN_USDT_ARG_CONST);
+	CU_ASSERT_EQUAL(sp.args[1].val_off, 3);
+	CU_ASSERT_FALSE(sp.args[1].arg_signed);
+	CU_ASSERT_EQUAL(sp.args[1].arg_bitshift, 0);
+	CU_ASSERT_EQUAL(sp.args[2].arg_type, CN_USDT_ARG_REG_DEREF);
+	CU_ASSERT_EQUAL(sp.args[2].val_off, 12);
+	CU_ASSERT_EQUAL(sp.args[2].reg_off, 32); /* bp */
+	CU_ASSERT_EQUAL(sp.args[3].arg_type, CN_USDT_ARG_REG_DEREF);
+	CU_ASSERT_EQUAL(sp.args[3].val_off, 0);
+	CU_ASSERT_EQUAL(sp.args[3].reg_off, 80); /* ax */
+	CU_ASSERT_EQUAL(sp.args[3].arg_bitshift, 48);
+	CU_ASSERT_EQUAL(sp.args[4].val_off, (uint64_t)-8);
+	CU_ASSERT_EQUAL(sp.args[4].reg_off, 24); /* r12 */
+	CU_ASSERT_EQUAL(sp.args[4].arg_bitshift, 56);
+	CU_ASSERT_EQUAL(sp.args[5].reg_off, 24);
+	CU_ASSERT_EQUAL(cn_usdt_parse_args("", &sp), 0);
+	CU_ASSERT_EQUAL(sp.arg_cnt, 0);
+	/* what cntrace cannot read is refused, not guessed */
+	CU_ASSERT_EQUAL(cn_usdt_parse_args("-4@%xmm0", &sp), -1);
+	CU_ASSERT_EQUAL(cn_usdt_parse_args("3@%eax", &sp), -1);
+	CU_ASSERT_EQUAL(cn_usdt_parse_args("-4@", &sp), -1);
+	CU_ASSERT_EQUAL(cn_usdt_parse_args("-4@%eax junk", &sp), -1);
+	CU_ASSERT_EQUAL(cn_usdt_parse_args("1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al",
+					   &sp), -1);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -275,6 +357,8 @@ int main(void)
 		{"what cannot be probed is refused", test_what_cannot_be_probed_is_refused},
 		{"names for the json", test_names_for_the_json},
 		{"boundaries and the payload", test_boundaries_and_the_payload},
+		{"usdt sites are nops with their arguments", test_usdt_sites_are_nops_with_their_arguments},
+		{"usdt argument specs", test_usdt_argument_specs},
 	};
 
 	return unit_run("stages for launchers without probes", tests, UNIT_N(tests));
