@@ -81,7 +81,13 @@ static const char usage_text[] =
 	"  cnlaunch option: passed to cnlaunch as given; `exec --id NAME` among them traces a\n"
 	"  cnlaunch exec into that running container, with the exec's own stages\n"
 	"check: exit 0 when every rule holds, 1 on a violation, 2 on bad input (trace or policy);\n"
-	"  the report goes to stdout (--format text: one line per violation and a summary)\n";
+	"  the report goes to stdout (--format text: one line per violation and a summary)\n"
+	"environment:\n"
+	"  CNTRACE_LAUNCHER      the default cnlaunch of run\n"
+	"  CNTRACE_CORE_BTF=kernel  relocate against the kernel's whole BTF, not the build's cut of it\n"
+	"                        (tracer.core_btf says which a trace used)\n"
+	"  CNTRACE_UPROBE_LINKS=perf_event  the stage probes on libbpf's perf-event uprobes, not on\n"
+	"                        uprobe-multi links (tracer.stage_probe_links says which)\n";
 
 /* A bad command line: one line that says what is wrong (the whole usage is --help's).
  * Through cn_fail, so that a newline or an escape in the argument quoted stays on
