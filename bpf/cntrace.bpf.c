@@ -341,7 +341,7 @@ static __always_inline void log_syscall(struct cn_task *t, __u32 tid, __s32 nr, 
 	__u32 i = t->log.n;
 	struct cn_log_ent *e;
 
-	if (i >= CN_TR_LOG_BATCH) { /* a full batch went at once: only a lost hand-over leaves one */
+	if (i >= CN_TR_LOG_BATCH) { /* cannot be (a full batch goes at once): the verifier's bound */
 		flush_log(t, tid);
 		i = 0;
 	}
