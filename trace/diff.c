@@ -32,6 +32,7 @@
 #include "creds.h"
 #include "doc.h"
 #include "grow.h"
+#include "json.h"
 #include "names.h"
 #include "summary.h"
 
@@ -65,15 +66,6 @@ static void units_free(struct units *u)
 	free(u->v);
 }
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o)
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 static struct unit *unit_of(struct units *u, const char *stage, const char *role)
 {
 	struct unit *n;
@@ -105,7 +97,7 @@ static void add_raise(struct unit *u, const struct cn_doc_transition *x, const c
 	char atom[160];
 
 	snprintf(atom, sizeof(atom), "%s: %s (%s)", sys, what, host ? "host" : "userns");
-	if (get(u->raises, atom))
+	if (cn_json_get(u->raises, atom))
 		return;
 	o = json_object_new_object();
 	json_object_object_add(o, "syscall", json_object_new_string(sys));
@@ -155,7 +147,7 @@ static void take_check(const struct cn_doc *t, struct unit *u, const struct cn_d
 
 	if (!k->granted || !k->host_ns || cn_doc_incidental(t, k, stage_known, stage))
 		return;
-	o = get(u->caps, k->cap);
+	o = cn_json_get(u->caps, k->cap);
 	if (!o) {
 		o = json_object_new_object();
 		json_object_object_add(o, "cap", json_object_new_string(k->cap));
@@ -163,16 +155,16 @@ static void take_check(const struct cn_doc *t, struct unit *u, const struct cn_d
 		json_object_object_add(o, "syscalls", json_object_new_object());
 		json_object_object_add(u->caps, k->cap, o);
 	}
-	json_object_object_add(o, "count", json_object_new_int64(json_object_get_int64(get(o, "count")) + k->count));
-	sys = get(o, "syscalls");
-	n = get(sys, name);
+	json_object_object_add(o, "count", json_object_new_int64(json_object_get_int64(cn_json_get(o, "count")) + k->count));
+	sys = cn_json_get(o, "syscalls");
+	n = cn_json_get(sys, name);
 	json_object_object_add(sys, name, json_object_new_int64((n ? json_object_get_int64(n) : 0) + k->count));
 }
 
 static void take_syscalls(struct unit *u, const struct cn_doc_syscall *sc, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *v = get(u->syscalls, sc[i].name);
+		struct json_object *v = cn_json_get(u->syscalls, sc[i].name);
 
 		if (sc[i].count > 0 && strcmp(sc[i].name, "none") != 0)
 			json_object_object_add(u->syscalls, sc[i].name,
@@ -430,7 +422,7 @@ struct json_object *cn_diff_traces(struct json_object *a, const char *a_origin, 
 
 bool cn_diff_gained(struct json_object *diff)
 {
-	return json_object_get_boolean(get(diff, "gained"));
+	return json_object_get_boolean(cn_json_get(diff, "gained"));
 }
 
 static size_t len(struct json_object *a)
@@ -451,9 +443,9 @@ static void print_names(FILE *f, const char *title, struct json_object *names)
 
 static bool same_raise(struct json_object *r, struct json_object *q)
 {
-	return strcmp(json_object_get_string(get(r, "syscall")), json_object_get_string(get(q, "syscall"))) == 0 &&
-	       json_object_get_boolean(get(r, "host")) == json_object_get_boolean(get(q, "host")) &&
-	       json_object_get_int64(get(r, "pid")) == json_object_get_int64(get(q, "pid"));
+	return strcmp(json_object_get_string(cn_json_get(r, "syscall")), json_object_get_string(cn_json_get(q, "syscall"))) == 0 &&
+	       json_object_get_boolean(cn_json_get(r, "host")) == json_object_get_boolean(cn_json_get(q, "host")) &&
+	       json_object_get_int64(cn_json_get(r, "pid")) == json_object_get_int64(cn_json_get(q, "pid"));
 }
 
 /* The set a gain is in ("effective" of "effective +CAP_X"), or "" for a uid. */
@@ -479,14 +471,14 @@ static void print_raises(FILE *f, struct json_object *raises)
 
 		while (j < len(raises) && same_raise(r, json_object_array_get_idx(raises, j)))
 			j++;
-		fprintf(f, "    new raise in %s (%s, pid %" PRId64 "):", json_object_get_string(get(r, "syscall")),
-			json_object_get_boolean(get(r, "host")) ? "host" : "user namespace", json_object_get_int64(get(r, "pid")));
+		fprintf(f, "    new raise in %s (%s, pid %" PRId64 "):", json_object_get_string(cn_json_get(r, "syscall")),
+			json_object_get_boolean(cn_json_get(r, "host")) ? "host" : "user namespace", json_object_get_int64(cn_json_get(r, "pid")));
 		for (size_t k = i; k < j;) {
-			const char *gain = json_object_get_string(get(json_object_array_get_idx(raises, k), "gain"));
+			const char *gain = json_object_get_string(cn_json_get(json_object_array_get_idx(raises, k), "gain"));
 			size_t n = set_len(gain), m = k + 1;
 
 			while (n && m < j) {
-				const char *next = json_object_get_string(get(json_object_array_get_idx(raises, m), "gain"));
+				const char *next = json_object_get_string(cn_json_get(json_object_array_get_idx(raises, m), "gain"));
 
 				if (set_len(next) != n || strncmp(next, gain, n) != 0)
 					break;
@@ -499,7 +491,7 @@ static void print_raises(FILE *f, struct json_object *raises)
 			else
 				for (size_t q = k; q < m; q++)
 					fprintf(f, "%s %s", items++ ? "," : "",
-						json_object_get_string(get(json_object_array_get_idx(raises, q), "gain")));
+						json_object_get_string(cn_json_get(json_object_array_get_idx(raises, q), "gain")));
 			k = m;
 		}
 		fputc('\n', f);
@@ -509,31 +501,31 @@ static void print_raises(FILE *f, struct json_object *raises)
 
 void cn_diff_print_text(FILE *f, struct json_object *diff)
 {
-	struct json_object *changes = get(diff, "changes");
-	struct json_object *a = get(diff, "a"), *b = get(diff, "b");
-	const char *an = json_object_get_string(get(a, "trace")), *bn = json_object_get_string(get(b, "trace"));
+	struct json_object *changes = cn_json_get(diff, "changes");
+	struct json_object *a = cn_json_get(diff, "a"), *b = cn_json_get(diff, "b");
+	const char *an = json_object_get_string(cn_json_get(a, "trace")), *bn = json_object_get_string(cn_json_get(b, "trace"));
 
 	for (int side = 0; side < 2; side++) {
 		struct json_object *s = side ? b : a;
 
-		if (json_object_get_int64(get(s, "lost_events")))
+		if (json_object_get_int64(cn_json_get(s, "lost_events")))
 			fprintf(f, "cntrace: warning: %s lost %" PRId64 " events: what it lacks may be missing, "
 				   "not gone\n",
-				json_object_get_string(get(s, "trace")), json_object_get_int64(get(s, "lost_events")));
+				json_object_get_string(cn_json_get(s, "trace")), json_object_get_int64(cn_json_get(s, "lost_events")));
 	}
-	if (get(a, "flow") && get(b, "flow") &&
-	    strcmp(json_object_get_string(get(a, "flow")), json_object_get_string(get(b, "flow"))) != 0)
-		fprintf(f, "note: the flows differ: %s is %s, %s is %s\n", an, json_object_get_string(get(a, "flow")), bn,
-			json_object_get_string(get(b, "flow")));
+	if (cn_json_get(a, "flow") && cn_json_get(b, "flow") &&
+	    strcmp(json_object_get_string(cn_json_get(a, "flow")), json_object_get_string(cn_json_get(b, "flow"))) != 0)
+		fprintf(f, "note: the flows differ: %s is %s, %s is %s\n", an, json_object_get_string(cn_json_get(a, "flow")), bn,
+			json_object_get_string(cn_json_get(b, "flow")));
 	for (size_t i = 0; i < len(changes); i++) {
 		struct json_object *c = json_object_array_get_idx(changes, i);
-		struct json_object *raises = get(c, "new_raises"), *caps = get(c, "new_host_capabilities");
-		struct json_object *fin = get(c, "final_creds");
-		const char *status = json_object_get_string(get(c, "status"));
-		const char *role = json_object_get_string(get(c, "role"));
+		struct json_object *raises = cn_json_get(c, "new_raises"), *caps = cn_json_get(c, "new_host_capabilities");
+		struct json_object *fin = cn_json_get(c, "final_creds");
+		const char *status = json_object_get_string(cn_json_get(c, "status"));
+		const char *role = json_object_get_string(cn_json_get(c, "role"));
 
-		fprintf(f, "%s%s%s%s: %s%s\n", json_object_get_string(get(c, "stage")), role ? " (" : "", role ? role : "",
-			role ? ")" : "", json_object_get_boolean(get(c, "gained")) ? "GAINED" : "changed",
+		fprintf(f, "%s%s%s%s: %s%s\n", json_object_get_string(cn_json_get(c, "stage")), role ? " (" : "", role ? role : "",
+			role ? ")" : "", json_object_get_boolean(cn_json_get(c, "gained")) ? "GAINED" : "changed",
 			strcmp(status, "only_in_b") == 0 ? " (only in B)" : strcmp(status, "only_in_a") == 0 ? " (only in A)"
 													     : "");
 		print_raises(f, raises);
@@ -541,26 +533,26 @@ void cn_diff_print_text(FILE *f, struct json_object *diff)
 			struct json_object *cap = json_object_array_get_idx(caps, k);
 			size_t n = 0;
 
-			fprintf(f, "    new host capability use: %s in", json_object_get_string(get(cap, "cap")));
-			json_object_object_foreach(get(cap, "syscalls"), name, count)
+			fprintf(f, "    new host capability use: %s in", json_object_get_string(cn_json_get(cap, "cap")));
+			json_object_object_foreach(cn_json_get(cap, "syscalls"), name, count)
 			{
 				fprintf(f, "%s %s x%" PRId64, n++ ? "," : "", name, json_object_get_int64(count));
 			}
 			fputc('\n', f);
 		}
-		print_names(f, "new syscalls", get(c, "new_syscalls"));
+		print_names(f, "new syscalls", cn_json_get(c, "new_syscalls"));
 		if (fin)
 			fprintf(f, "    final creds%s: %s\n",
-				json_object_get_boolean(get(fin, "gained")) ? " gained privilege" : " changed",
-				json_object_get_string(get(fin, "text")));
-		print_names(f, "syscalls no longer made", get(c, "syscalls_no_longer_made"));
+				json_object_get_boolean(cn_json_get(fin, "gained")) ? " gained privilege" : " changed",
+				json_object_get_string(cn_json_get(fin, "text")));
+		print_names(f, "syscalls no longer made", cn_json_get(c, "syscalls_no_longer_made"));
 	}
 	if (cn_diff_gained(diff))
 		fprintf(f, "cntrace: diff: %s gained privilege that %s did not have, in %" PRId64 " of the %" PRId64
 			   " %s compared\n",
-			bn, an, json_object_get_int64(get(diff, "units_gained")),
-			json_object_get_int64(get(diff, "units_compared")),
-			strcmp(json_object_get_string(get(diff, "by")), "stage") == 0 ? "stages and scopes" : "program images");
+			bn, an, json_object_get_int64(cn_json_get(diff, "units_gained")),
+			json_object_get_int64(cn_json_get(diff, "units_compared")),
+			strcmp(json_object_get_string(cn_json_get(diff, "by")), "stage") == 0 ? "stages and scopes" : "program images");
 	else
 		fprintf(f, "cntrace: diff: %s gained nothing that %s did not have\n", bn, an);
 }

@@ -568,6 +568,15 @@ struct json_object *cn_trace_to_json(const struct cn_trace *tr)
 	return o;
 }
 
+struct json_object *cn_json_get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (o)
+		json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
 const char *cn_json_string(struct json_object *doc)
 {
 	return json_object_to_json_string_ext(doc, JSON_FLAGS);

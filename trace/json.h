@@ -25,6 +25,8 @@ static inline void cn_json_putp(struct json_object **o)
 struct json_object *cn_trace_to_json(const struct cn_trace *tr);
 /* The text the writer produces: pretty, two-space indented, stable key order. */
 const char *cn_json_string(struct json_object *doc);
+/* o.key, or NULL (also when o is NULL): for readers that take a missing member as absent. */
+struct json_object *cn_json_get(struct json_object *o, const char *key);
 /* Write doc to path ("-": stdout). */
 int cn_json_write(struct json_object *doc, const char *path, struct cn_error *err);
 /*

@@ -18,32 +18,23 @@
 
 #define MAX_PHASES_SHOWN 40
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o)
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 static const char *str(struct json_object *o, const char *key, const char *dflt)
 {
-	struct json_object *v = get(o, key);
+	struct json_object *v = cn_json_get(o, key);
 
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
 }
 
 static int64_t num(struct json_object *o, const char *key, int64_t dflt)
 {
-	struct json_object *v = get(o, key);
+	struct json_object *v = cn_json_get(o, key);
 
 	return v && !json_object_is_type(v, json_type_null) ? json_object_get_int64(v) : dflt;
 }
 
 static bool flag(struct json_object *o, const char *key)
 {
-	struct json_object *v = get(o, key);
+	struct json_object *v = cn_json_get(o, key);
 
 	return v && json_object_get_boolean(v);
 }
@@ -219,20 +210,20 @@ static void print_transitions(FILE *f, struct json_object *list)
 		struct json_object *x = json_object_array_get_idx(list, i);
 		struct cn_creds before, after;
 		bool raise = flag(x, "raise"), host = flag(x, "host_raise");
-		bool have_before = creds_of(get(x, "before"), &before);
+		bool have_before = creds_of(cn_json_get(x, "before"), &before);
 		const char *sys = str(x, "syscall", str(x, "kind", "?"));
 		int64_t pid = num(x, "pid", 0);
 		size_t j = i + 1;
 		char text[512];
 
-		creds_of(get(x, "after"), &after);
+		creds_of(cn_json_get(x, "after"), &after);
 		while (!raise && have_before && j < len(list)) {
 			struct json_object *y = json_object_array_get_idx(list, j);
 
 			if (flag(y, "raise") || num(y, "pid", 0) != pid || strcmp(str(y, "syscall", ""), sys) != 0 ||
-			    !get(y, "before") || json_object_is_type(get(y, "before"), json_type_null))
+			    !cn_json_get(y, "before") || json_object_is_type(cn_json_get(y, "before"), json_type_null))
 				break;
-			creds_of(get(y, "after"), &after);
+			creds_of(cn_json_get(y, "after"), &after);
 			j++;
 		}
 		if (have_before)
@@ -283,13 +274,13 @@ static void syscall_totals(struct json_object *sys, int64_t *calls, int64_t *err
 /* A stage or a phase: its creds at entry and exit, then what happened inside. */
 static void print_span(FILE *f, const char *title, struct json_object *span)
 {
-	struct json_object *creds = get(span, "creds");
+	struct json_object *creds = cn_json_get(span, "creds");
 	struct cn_creds entry, exit;
 	char e[256], x[256];
 	int64_t calls, errors;
-	bool have_exit = creds_of(get(creds, "exit"), &exit);
+	bool have_exit = creds_of(cn_json_get(creds, "exit"), &exit);
 
-	creds_of(get(creds, "entry"), &entry);
+	creds_of(cn_json_get(creds, "entry"), &entry);
 	cn_summary_creds_text(e, sizeof(e), &entry);
 	if (have_exit && cn_creds_diff(&entry, &exit) == 0)
 		snprintf(x, sizeof(x), "same");
@@ -297,11 +288,11 @@ static void print_span(FILE *f, const char *title, struct json_object *span)
 		cn_summary_creds_text(x, sizeof(x), &exit);
 	else
 		snprintf(x, sizeof(x), "(no exit seen)");
-	syscall_totals(get(span, "syscalls"), &calls, &errors);
+	syscall_totals(cn_json_get(span, "syscalls"), &calls, &errors);
 	fprintf(f, "  %s\n", title);
 	fprintf(f, "      entry %s\n      exit  %s\n", e, x);
-	print_transitions(f, get(span, "transitions"));
-	print_cap_checks(f, get(span, "capability_checks"));
+	print_transitions(f, cn_json_get(span, "transitions"));
+	print_cap_checks(f, cn_json_get(span, "capability_checks"));
 	fprintf(f, "      syscalls %" PRId64 " (%" PRId64 " failed)\n", calls, errors);
 }
 
@@ -313,17 +304,17 @@ static bool is_null(struct json_object *v)
 /* What happened outside every stage: the launcher's exec (a setuid raise), its first moves. */
 static void print_unstaged(FILE *f, struct json_object *doc)
 {
-	struct json_object *all = get(doc, "transitions"), *caps = get(doc, "capability_checks");
+	struct json_object *all = cn_json_get(doc, "transitions"), *caps = cn_json_get(doc, "capability_checks");
 	_cleanup_json_ struct json_object *xs = json_object_new_array();
 	_cleanup_json_ struct json_object *cs = json_object_new_array();
 
 	for (size_t i = 0; i < len(all); i++)
-		if (is_null(get(json_object_array_get_idx(all, i), "stage")))
+		if (is_null(cn_json_get(json_object_array_get_idx(all, i), "stage")))
 			json_object_array_add(xs, json_object_get(json_object_array_get_idx(all, i)));
 	for (size_t i = 0; i < len(caps); i++) {
 		struct json_object *c = json_object_array_get_idx(caps, i);
 
-		if (is_null(get(c, "stage")) && flag(c, "granted"))
+		if (is_null(cn_json_get(c, "stage")) && flag(c, "granted"))
 			json_object_array_add(cs, json_object_get(c));
 	}
 	if (!len(xs) && !len(cs))
@@ -339,7 +330,7 @@ static void print_boundaries(FILE *f, struct json_object *list)
 	size_t shown = 0;
 
 	for (size_t i = 0; i < len(list) && shown < MAX_PHASES_SHOWN; i++) {
-		struct json_object *b = json_object_array_get_idx(list, i), *ns = get(b, "namespaces");
+		struct json_object *b = json_object_array_get_idx(list, i), *ns = cn_json_get(b, "namespaces");
 		const char *kind = str(b, "kind", "?");
 		char what[512] = "";
 		size_t n = 0;
@@ -357,9 +348,9 @@ static void print_boundaries(FILE *f, struct json_object *list)
 					      json_object_is_type(name, json_type_string) ? json_object_get_string(name)
 											  : "?");
 		}
-		if (n < sizeof(what) && !is_null(get(b, "path")))
+		if (n < sizeof(what) && !is_null(cn_json_get(b, "path")))
 			n += (size_t)snprintf(what + n, sizeof(what) - n, " %s", str(b, "path", ""));
-		if (n < sizeof(what) && get(b, "put_old"))
+		if (n < sizeof(what) && cn_json_get(b, "put_old"))
 			snprintf(what + n, sizeof(what) - n, " %s", str(b, "put_old", ""));
 		fprintf(f, "      %-11s %s pid %-7" PRId64 "%s\n", kind, flag(b, "payload") ? "*" : " ", num(b, "pid", 0),
 			what);
@@ -368,9 +359,9 @@ static void print_boundaries(FILE *f, struct json_object *list)
 
 void cn_summary_print(FILE *f, struct json_object *doc)
 {
-	struct json_object *launch = get(doc, "launch"), *tracer = get(doc, "tracer");
-	struct json_object *procs = get(doc, "processes"), *stages = get(doc, "stages");
-	struct json_object *phases = get(doc, "phases");
+	struct json_object *launch = cn_json_get(doc, "launch"), *tracer = cn_json_get(doc, "tracer");
+	struct json_object *procs = cn_json_get(doc, "processes"), *stages = cn_json_get(doc, "stages");
+	struct json_object *phases = cn_json_get(doc, "phases");
 	bool run = strcmp(str(launch, "mode", "run"), "run") == 0;
 	char title[512];
 
@@ -382,12 +373,12 @@ void cn_summary_print(FILE *f, struct json_object *doc)
 	fprintf(f, "  %-8s %-8s %-16s %-5s %s\n", "pid", "ppid", "role", "exit", "program");
 	for (size_t i = 0; i < len(procs); i++) {
 		struct json_object *p = json_object_array_get_idx(procs, i);
-		struct json_object *execs = get(p, "execs");
+		struct json_object *execs = cn_json_get(p, "execs");
 		const char *image = len(execs) ? str(json_object_array_get_idx(execs, len(execs) - 1), "filename", "?")
 					       : str(p, "comm", "");
 		char exitbuf[16];
 
-		if (get(p, "exit_code") && !json_object_is_type(get(p, "exit_code"), json_type_null))
+		if (cn_json_get(p, "exit_code") && !json_object_is_type(cn_json_get(p, "exit_code"), json_type_null))
 			snprintf(exitbuf, sizeof(exitbuf), "%" PRId64, num(p, "exit_code", 0));
 		else
 			snprintf(exitbuf, sizeof(exitbuf), "-");
@@ -395,7 +386,7 @@ void cn_summary_print(FILE *f, struct json_object *doc)
 			str(p, "role", "?"), exitbuf, image);
 	}
 	if (!run)
-		print_boundaries(f, get(doc, "boundaries"));
+		print_boundaries(f, cn_json_get(doc, "boundaries"));
 	if (run || len(stages)) {
 		print_unstaged(f, doc);
 		for (size_t i = 0; i < len(stages); i++) {
@@ -403,8 +394,8 @@ void cn_summary_print(FILE *f, struct json_object *doc)
 
 			snprintf(title, sizeof(title), "%-18s pid %-7" PRId64 " %-15s rc %s", str(s, "name", "?"),
 				 num(s, "pid", 0), str(s, "role", "?"),
-				 get(s, "rc") && !json_object_is_type(get(s, "rc"), json_type_null)
-					 ? json_object_get_string(get(s, "rc"))
+				 cn_json_get(s, "rc") && !json_object_is_type(cn_json_get(s, "rc"), json_type_null)
+					 ? json_object_get_string(cn_json_get(s, "rc"))
 					 : "(open)");
 			print_span(f, title, s);
 		}
