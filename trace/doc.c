@@ -105,36 +105,51 @@ static struct json_object *field(struct json_object *obj, const char *key)
 	return v && !json_object_is_type(v, json_type_null) ? v : NULL;
 }
 
+/*
+ * obj.key of JSON type want (a "number", "string" or "list" in the messages):
+ * 0 with *out, NULL when absent and not required; -1 naming its path.
+ */
+static int rd_typed(struct reader *rd, struct json_object *obj, const char *key, bool required, json_type want,
+		    const char *noun, struct json_object **out, const char *path)
+{
+	struct json_object *v = field(obj, key);
+	char what[64];
+
+	*out = NULL;
+	if (!v) {
+		snprintf(what, sizeof(what), "required %s missing", noun);
+		return required ? bad(rd, what, "%s%s%s", path, *path ? "." : "", key) : 0;
+	}
+	if (want == json_type_string ? !is_string(v) : !json_object_is_type(v, want)) {
+		snprintf(what, sizeof(what), "must be a %s", noun);
+		return bad(rd, what, "%s%s%s", path, *path ? "." : "", key);
+	}
+	*out = v;
+	return 0;
+}
+
 static int rd_int(struct reader *rd, struct json_object *obj, const char *key, bool required, int64_t *out,
 		  const char *path)
 {
-	struct json_object *v = field(obj, key);
+	struct json_object *v;
 
-	if (!v) {
-		if (required)
-			return bad(rd, "required number missing", "%s%s%s", path, *path ? "." : "", key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int))
-		return bad(rd, "must be a number", "%s%s%s", path, *path ? "." : "", key);
-	*out = json_object_get_int64(v);
+	if (rd_typed(rd, obj, key, required, json_type_int, "number", &v, path) < 0)
+		return -1;
+	if (v)
+		*out = json_object_get_int64(v);
 	return 0;
 }
 
 static int rd_str(struct reader *rd, struct json_object *obj, const char *key, bool required, const char **out,
 		  const char *path)
 {
-	struct json_object *v = field(obj, key);
+	struct json_object *v;
 
 	*out = NULL;
-	if (!v) {
-		if (required)
-			return bad(rd, "required string missing", "%s%s%s", path, *path ? "." : "", key);
-		return 0;
-	}
-	if (!is_string(v))
-		return bad(rd, "must be a string", "%s%s%s", path, *path ? "." : "", key);
-	*out = json_object_get_string(v);
+	if (rd_typed(rd, obj, key, required, json_type_string, "string", &v, path) < 0)
+		return -1;
+	if (v)
+		*out = json_object_get_string(v);
 	return 0;
 }
 
@@ -153,18 +168,7 @@ static int rd_bool(struct reader *rd, struct json_object *obj, const char *key, 
 static int rd_array(struct reader *rd, struct json_object *obj, const char *key, bool required,
 		    struct json_object **out, const char *path)
 {
-	struct json_object *v = field(obj, key);
-
-	*out = NULL;
-	if (!v) {
-		if (required)
-			return bad(rd, "required list missing", "%s%s%s", path, *path ? "." : "", key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_array))
-		return bad(rd, "must be a list", "%s%s%s", path, *path ? "." : "", key);
-	*out = v;
-	return 0;
+	return rd_typed(rd, obj, key, required, json_type_array, "list", out, path);
 }
 
 static int rd_creds(struct reader *rd, struct json_object *obj, const char *key, struct cn_doc_creds *c,
@@ -373,7 +377,7 @@ static int rd_process(struct reader *rd, struct json_object *o, struct cn_doc_pr
 static int rd_configured(struct reader *rd, struct json_object *launch, struct cn_doc *t)
 {
 	struct json_object *cfg = field(launch, "configured"), *caps;
-	int64_t uid, gid;
+	int64_t uid = 0, gid = 0; /* required below: set when the reads succeed */
 
 	if (rd_str(rd, launch, "configured_error", false, &t->cfg_error, "launch") < 0)
 		return -1;
