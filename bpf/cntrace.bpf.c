@@ -100,16 +100,19 @@ struct {
 } syscall_log SEC(".maps");
 
 /*
- * Wake the reader when the record of `size` bytes just reserved takes what
- * waits in ring past `mark`: once, at the crossing, not at every record above
- * it (a reader that lags would get an irq_work per record, and the producer
- * would pay for each).
+ * Wake the reader when a record of `size` bytes takes what waits in a ring
+ * (avail, the record included) past `mark`: once, at the crossing, not at every
+ * record above it (a reader that lags would get an irq_work per record, and
+ * the producer would pay for each).
  */
+static __always_inline __u64 wakeup_crossing(__u64 avail, __u64 mark, __u64 size)
+{
+	return avail >= mark && avail < mark + size + 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline __u64 wakeup_at(void *ring, __u64 mark, __u64 size)
 {
-	__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
-
-	return avail >= mark && avail < mark + size + 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return wakeup_crossing(bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA), mark, size);
 }
 
 #define wakeup(size) wakeup_at(&events, events_wakeup, size)
@@ -225,7 +228,7 @@ static __always_inline void fill_hdr(struct cn_ev_hdr *h, __u32 type, const stru
 static __always_inline void flush_log(struct cn_task *t, __u32 tid)
 {
 	__u32 n = t->log.n;
-	__u64 size, avail;
+	__u64 size, after;
 
 	if (!full_syscalls || !n)
 		return;
@@ -233,10 +236,9 @@ static __always_inline void flush_log(struct cn_task *t, __u32 tid)
 		n = CN_TR_LOG_BATCH;
 	fill_hdr(&t->log.h, CN_EV_SYSCALL, t, tid, -1);
 	size = __builtin_offsetof(struct cn_ev_syscall, ent) + n * sizeof(struct cn_log_ent);
-	avail = bpf_ringbuf_query(&syscall_log, BPF_RB_AVAIL_DATA);
-	if (bpf_ringbuf_output(&syscall_log, &t->log, size,
-			       avail < CN_TR_LOG_WAKEUP && avail + size + 8 >= CN_TR_LOG_WAKEUP ? BPF_RB_FORCE_WAKEUP
-											     : BPF_RB_NO_WAKEUP))
+	/* what will wait once this record is in (wakeup_at is asked after a reservation, this before) */
+	after = bpf_ringbuf_query(&syscall_log, BPF_RB_AVAIL_DATA) + size + 8;
+	if (bpf_ringbuf_output(&syscall_log, &t->log, size, wakeup_crossing(after, CN_TR_LOG_WAKEUP, size)))
 		lose_n(CN_LOSS_SYSCALL_LOG, n);
 	t->log.n = 0;
 }
