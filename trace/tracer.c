@@ -586,6 +586,17 @@ static int uprobe_reaper(void)
 	return p[1];
 }
 
+/* Detach the uprobes (USDT and --stage, either kind of link): all that follows the tracepoints. */
+static void drop_uprobes(struct session *s)
+{
+	for (int i = s->ntp; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = s->ntp;
+	for (int i = 0; i < s->nmulti_fds; i++)
+		close(s->multi_fds[i]);
+	s->nmulti_fds = 0;
+}
+
 static void session_destroy(struct session *s)
 {
 	int reaper = -1;
@@ -597,11 +608,7 @@ static void session_destroy(struct session *s)
 		bpf_link__destroy(s->links[i]);
 	if ((s->nlinks > s->ntp || s->nmulti_fds > 0) && s->detach_late)
 		reaper = uprobe_reaper();
-	for (int i = s->ntp; i < s->nlinks; i++)
-		bpf_link__destroy(s->links[i]);
-	for (int i = 0; i < s->nmulti_fds; i++)
-		close(s->multi_fds[i]);
-	s->nmulti_fds = 0;
+	drop_uprobes(s);
 	cntrace_bpf__destroy(s->skel);
 	if (reaper >= 0)
 		close(reaper); /* the reaper holds the last references now: it may go */
@@ -697,12 +704,7 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 		if (attach_usdt(s, o->usdt_binary, &uerr) == 0) {
 			*usdt = true;
 		} else {
-			for (int i = s->ntp; i < s->nlinks; i++)
-				bpf_link__destroy(s->links[i]);
-			s->nlinks = s->ntp;
-			for (int i = 0; i < s->nmulti_fds; i++)
-				close(s->multi_fds[i]);
-			s->nmulti_fds = 0;
+			drop_uprobes(s); /* what attached before the probe that failed */
 			if (o->usdt_required) {
 				*err = uerr;
 				return -1;
