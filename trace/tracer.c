@@ -47,7 +47,7 @@ static uint64_t now_ns(void)
 }
 
 /* libbpf's last complaint, to explain a failure in one line. */
-static char libbpf_last[512];
+static __thread char libbpf_last[512]; /* per thread: the uprobes attach on their own */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -517,10 +517,23 @@ static struct bpf_program **usdt_progs(struct cntrace_bpf *skel, struct bpf_prog
 
 static const char *const usdt_names[3] = { "role", "stage_enter", "stage_exit" };
 
+/*
+ * The object is loaded twice, the two sharing one set of maps: `probes`, the
+ * uprobe programs (USDT, --stage), is loaded first and makes the maps; `skel`,
+ * the tracepoint programs, is loaded while a thread attaches the uprobes.
+ * Registering the first uprobe sleeps for an RCU grace period (uprobe_register
+ * takes dup_mmap_sem for writing: 10-15 ms here), and `skel` is what costs the
+ * load its time (libbpf parses the kernel's whole BTF for the tp_btf attach
+ * points, the verifier checks the big programs): the two overlap, where one
+ * after the other they added up.
+ */
 struct session {
-	struct cntrace_bpf *skel;
-	struct bpf_link *links[16 + CN_TR_EXT_STAGE_MAX]; /* the tracepoints, the USDT probes, the --stage uprobes */
-	int ntp, nlinks;
+	struct cntrace_bpf *skel;   /* the tracepoint programs; the maps, without probes */
+	struct cntrace_bpf *probes; /* the uprobe programs and the maps; NULL with no uprobe to attach */
+	struct bpf_link *tp[8];
+	int ntp;
+	struct bpf_link *uprobes[3 + CN_TR_EXT_STAGE_MAX]; /* libbpf's links for the USDT and --stage probes */
+	int nuprobes;
 	bool uprobe_multi;          /* USDT and --stage uprobes on uprobe-multi links (trace/usdt.h) */
 	int multi_fds[3 + CN_TR_EXT_STAGE_MAX], nmulti_fds; /* those links */
 	struct cn_ring *rings[2];
@@ -586,12 +599,12 @@ static int uprobe_reaper(void)
 	return p[1];
 }
 
-/* Detach the uprobes (USDT and --stage, either kind of link): all that follows the tracepoints. */
+/* Detach the uprobes (USDT and --stage, either kind of link). */
 static void drop_uprobes(struct session *s)
 {
-	for (int i = s->ntp; i < s->nlinks; i++)
-		bpf_link__destroy(s->links[i]);
-	s->nlinks = s->ntp;
+	for (int i = 0; i < s->nuprobes; i++)
+		bpf_link__destroy(s->uprobes[i]);
+	s->nuprobes = 0;
 	for (int i = 0; i < s->nmulti_fds; i++)
 		close(s->multi_fds[i]);
 	s->nmulti_fds = 0;
@@ -605,11 +618,13 @@ static void session_destroy(struct session *s)
 		cn_ring_free(s->rings[i]);
 	/* the tracepoints first, and here: their detach is quick, and no reaper should keep them */
 	for (int i = 0; i < s->ntp; i++)
-		bpf_link__destroy(s->links[i]);
-	if ((s->nlinks > s->ntp || s->nmulti_fds > 0) && s->detach_late)
+		bpf_link__destroy(s->tp[i]);
+	s->ntp = 0;
+	if ((s->nuprobes > 0 || s->nmulti_fds > 0) && s->detach_late)
 		reaper = uprobe_reaper();
 	drop_uprobes(s);
 	cntrace_bpf__destroy(s->skel);
+	cntrace_bpf__destroy(s->probes);
 	if (reaper >= 0)
 		close(reaper); /* the reaper holds the last references now: it may go */
 }
@@ -620,10 +635,10 @@ static int attach_usdt(struct session *s, const char *binary, struct cn_error *e
 	struct bpf_program *progs[3];
 	int next_spec = 0;
 
-	usdt_progs(s->skel, progs);
+	usdt_progs(s->probes, progs);
 	for (int i = 0; i < 3; i++) {
 		if (s->uprobe_multi) {
-			int fd = cn_usdt_attach(progs[i], s->skel->maps.__bpf_usdt_specs, &next_spec, binary,
+			int fd = cn_usdt_attach(progs[i], s->probes->maps.__bpf_usdt_specs, &next_spec, binary,
 						CN_USDT_PROVIDER, usdt_names[i], err);
 
 			if (fd < 0)
@@ -631,11 +646,107 @@ static int attach_usdt(struct session *s, const char *binary, struct cn_error *e
 			s->multi_fds[s->nmulti_fds++] = fd;
 			continue;
 		}
-		s->links[s->nlinks] = bpf_program__attach_usdt(progs[i], -1, binary, CN_USDT_PROVIDER, usdt_names[i], NULL);
-		if (!s->links[s->nlinks])
+		s->uprobes[s->nuprobes] = bpf_program__attach_usdt(progs[i], -1, binary, CN_USDT_PROVIDER, usdt_names[i],
+								   NULL);
+		if (!s->uprobes[s->nuprobes])
 			return cn_fail(err, 0, "cannot trace: %s has no USDT probe %s:%s (built without <sys/sdt.h>?)",
 				       binary, CN_USDT_PROVIDER, usdt_names[i]);
-		s->nlinks++;
+		s->nuprobes++;
+	}
+	return 0;
+}
+
+struct uprobes_job {
+	struct session *s;
+	const struct cn_tracer_opts *o;
+	bool usdt; /* the launcher's USDT probes are attached */
+	int rc;
+	struct cn_error err;
+};
+
+/* The USDT and --stage uprobes, on a thread while the tracepoint programs load. */
+static void *attach_uprobes(void *arg)
+{
+	struct uprobes_job *j = arg;
+	struct session *s = j->s;
+	const struct cn_tracer_opts *o = j->o;
+
+	if (o->usdt_binary) {
+		struct cn_error uerr;
+
+		cn_error_clear(&uerr);
+		if (attach_usdt(s, o->usdt_binary, &uerr) == 0) {
+			j->usdt = true;
+		} else {
+			drop_uprobes(s); /* what attached before the probe that failed */
+			if (o->usdt_required) {
+				j->err = uerr;
+				j->rc = -1;
+				return NULL;
+			}
+		}
+	}
+	if (!o->ext_stages || !o->ext_stages->n)
+		return NULL;
+	if (s->uprobe_multi)
+		j->rc = cn_ext_stages_attach_multi(s->probes->progs.cn_uprobe_stage, o->ext_stages, s->multi_fds,
+						   &s->nmulti_fds, &j->err);
+	else
+		j->rc = cn_ext_stages_attach(s->probes->progs.cn_uprobe_stage, o->ext_stages, s->uprobes, &s->nuprobes,
+					     (int)(sizeof(s->uprobes) / sizeof(s->uprobes[0])), &j->err);
+	return NULL;
+}
+
+/* Which programs a load of the object verifies: the tracepoints' or the uprobes'. */
+static void choose_programs(struct cntrace_bpf *skel, bool tracepoints, const struct cn_tracer_opts *o)
+{
+	struct bpf_program *prog, *usdt[3];
+
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) == tracepoints);
+	if (tracepoints) {
+		bpf_program__set_autoload(skel->progs.cn_sys_enter, o->full_syscalls);
+		return;
+	}
+	usdt_progs(skel, usdt);
+	for (int i = 0; i < 3; i++)
+		bpf_program__set_autoload(usdt[i], o->usdt_binary != NULL);
+	bpf_program__set_autoload(skel->progs.cn_uprobe_stage, o->ext_stages && o->ext_stages->n);
+}
+
+/* The maps `from` made become `to`'s: the same rings, task storage, counters and globals. */
+static int share_maps(struct cntrace_bpf *from, struct cntrace_bpf *to, struct cn_error *err)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, from->obj) {
+		struct bpf_map *same = bpf_object__find_map_by_name(to->obj, bpf_map__name(m));
+		int rc = same ? bpf_map__reuse_fd(same, bpf_map__fd(m)) : -ENOENT;
+
+		if (rc)
+			return fail_bpf(err, rc, bpf_map__name(m));
+	}
+	return 0;
+}
+
+/* The tracepoint programs: loaded (after probes, with its maps), then attached. */
+static int start_tracepoints(const struct cn_tracer_opts *o, struct session *s, struct cn_error *err)
+{
+	int rc = cntrace_bpf__load(s->skel);
+	struct bpf_program *progs[] = {
+		s->skel->progs.cn_task_newtask, s->skel->progs.cn_fork, s->skel->progs.cn_exec,
+		s->skel->progs.cn_exit,         s->skel->progs.cn_cap_capable, s->skel->progs.cn_sys_exit,
+		o->full_syscalls ? s->skel->progs.cn_sys_enter : NULL,
+	};
+
+	if (rc)
+		return fail_bpf(err, rc, "load the BPF programs");
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!progs[i])
+			continue;
+		if (attach_tp(progs[i], &s->tp[s->ntp], err) < 0)
+			return -1;
+		s->ntp++;
 	}
 	return 0;
 }
@@ -645,6 +756,10 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	_cleanup_close_ int core_btf = -1; /* libbpf reads it in load */
 	char core_btf_path[64];
+	struct uprobes_job job = { .s = s, .o = o };
+	bool uprobes = o->usdt_binary || (o->ext_stages && o->ext_stages->n);
+	struct cntrace_bpf *maps;
+	pthread_t thread;
 	uint32_t ring;
 	int rc;
 
@@ -660,64 +775,49 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 	open_opts.btf_custom_path = core_btf >= 0 ? core_btf_path : NULL;
 	s->core_btf = core_btf >= 0;
 	s->skel = cntrace_bpf__open_opts(&open_opts);
-	if (!s->skel)
+	if (s->skel && uprobes)
+		s->probes = cntrace_bpf__open_opts(&open_opts);
+	if (!s->skel || (uprobes && !s->probes))
 		return fail_bpf(err, -errno, "open the BPF object");
-	s->skel->rodata->full_syscalls = o->full_syscalls;
+	maps = s->probes ? s->probes : s->skel;
+	maps->rodata->full_syscalls = o->full_syscalls;
 	ring = o->ring_bytes ? (uint32_t)o->ring_bytes : EVENTS_RING;
-	s->skel->rodata->events_wakeup = ring / 4; /* and the reader polls: see drain_main */
-	bpf_map__set_max_entries(s->skel->maps.events, ring);
+	maps->rodata->events_wakeup = ring / 4; /* and the reader polls: see drain_main */
+	bpf_map__set_max_entries(maps->maps.events, ring);
 	if (o->full_syscalls)
-		bpf_map__set_max_entries(s->skel->maps.syscall_log, SYSCALL_LOG_RING);
-	bpf_program__set_autoload(s->skel->progs.cn_sys_enter, o->full_syscalls);
-	bpf_program__set_autoload(s->skel->progs.cn_uprobe_stage, o->ext_stages && o->ext_stages->n);
+		bpf_map__set_max_entries(maps->maps.syscall_log, SYSCALL_LOG_RING);
+	choose_programs(s->skel, true, o);
+	if (!s->probes)
+		return start_tracepoints(o, s, err);
+
+	choose_programs(s->probes, false, o);
 	/* CNTRACE_UPROBE_LINKS=perf_event: libbpf's perf-event uprobes (the tests compare the two) */
-	s->uprobe_multi = (o->usdt_binary || (o->ext_stages && o->ext_stages->n)) && cn_usdt_multi_supported() &&
+	s->uprobe_multi = cn_usdt_multi_supported() &&
 			  !(getenv("CNTRACE_UPROBE_LINKS") && strcmp(getenv("CNTRACE_UPROBE_LINKS"), "perf_event") == 0);
 	if (s->uprobe_multi) {
 		struct bpf_program *progs[3];
 
 		for (int i = 0; i < 3; i++)
-			cn_usdt_prepare(usdt_progs(s->skel, progs)[i]);
-		cn_usdt_prepare(s->skel->progs.cn_uprobe_stage);
+			cn_usdt_prepare(usdt_progs(s->probes, progs)[i]);
+		cn_usdt_prepare(s->probes->progs.cn_uprobe_stage);
 	}
-	rc = cntrace_bpf__load(s->skel);
+	rc = cntrace_bpf__load(s->probes);
 	if (rc)
 		return fail_bpf(err, rc, "load the BPF programs");
-
-	struct bpf_program *progs[] = {
-		s->skel->progs.cn_task_newtask, s->skel->progs.cn_fork, s->skel->progs.cn_exec,
-		s->skel->progs.cn_exit,         s->skel->progs.cn_cap_capable, s->skel->progs.cn_sys_exit,
-		o->full_syscalls ? s->skel->progs.cn_sys_enter : NULL,
-	};
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		if (!progs[i])
-			continue;
-		if (attach_tp(progs[i], &s->links[s->nlinks], err) < 0)
-			return -1;
-		s->ntp = ++s->nlinks;
+	if (share_maps(s->probes, s->skel, err) < 0)
+		return -1;
+	cn_error_clear(&job.err);
+	rc = pthread_create(&thread, NULL, attach_uprobes, &job);
+	if (rc)
+		return cn_fail(err, rc, "cannot trace: start the thread that attaches the uprobes");
+	rc = start_tracepoints(o, s, err);
+	pthread_join(thread, NULL);
+	if (rc == 0 && job.rc < 0) {
+		*err = job.err;
+		rc = -1;
 	}
-	*usdt = false;
-	if (o->usdt_binary) {
-		struct cn_error uerr;
-
-		cn_error_clear(&uerr);
-		if (attach_usdt(s, o->usdt_binary, &uerr) == 0) {
-			*usdt = true;
-		} else {
-			drop_uprobes(s); /* what attached before the probe that failed */
-			if (o->usdt_required) {
-				*err = uerr;
-				return -1;
-			}
-		}
-	}
-	if (o->ext_stages && o->ext_stages->n && s->uprobe_multi) /* session_destroy closes what attached */
-		return cn_ext_stages_attach_multi(s->skel->progs.cn_uprobe_stage, o->ext_stages, s->multi_fds,
-						  &s->nmulti_fds, err);
-	if (o->ext_stages && o->ext_stages->n) /* what attached is in links: session_destroy detaches it */
-		return cn_ext_stages_attach(s->skel->progs.cn_uprobe_stage, o->ext_stages, s->links, &s->nlinks,
-					    (int)(sizeof(s->links) / sizeof(s->links[0])), err);
-	return 0;
+	*usdt = job.usdt;
+	return rc;
 }
 
 /* ---- signals: what the user sends cntrace goes to the launch ---- */
