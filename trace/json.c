@@ -54,29 +54,96 @@ static void add(struct json_object *o, const char *key, struct json_object *v)
  * shows ~850 snapshots of a few dozen distinct creds, each object ~100 json-c
  * objects (the bounding set alone is 41 names): building and freeing them was
  * a third of cntrace's time. The text is the same. The memo lives while
- * cn_trace_to_json builds one document.
+ * cn_trace_to_json builds one document; it is direct-mapped, by a hash of the
+ * snapshot: a list of 64 (~75 distinct creds in a launch of /bin/true) missed
+ * in turn and made each object anew.
  */
-#define CREDS_MEMO 64
+#define CREDS_MEMO 256
 
 static __thread struct creds_memo {
 	struct cn_creds c;
 	struct json_object *o;
 } *memo;
-static __thread size_t nmemo;
+
+/*
+ * A shared cred object is written once as text and each time after as that
+ * text, indented to where it stands: walking its ~100 json-c objects for each
+ * of the ~850 places was most of writing the trace (json-c indents a nested
+ * line by its level, and no string of a cred holds a newline, so the text at
+ * level n is the text at level 0 with n levels after each newline). The text
+ * is made with the object, and again, from a twin built from the snapshot
+ * kept here, if a write asks for other flags (the object cannot write itself
+ * through json-c while this serializer is its own). Nothing changes the
+ * object after the memo made it.
+ */
+struct creds_text {
+	struct cn_creds c;
+	int flags;
+	char *text;
+};
+
+static void creds_text_free(struct json_object *o, void *userdata)
+{
+	struct creds_text *t = userdata;
+
+	(void)o;
+	free(t->text);
+	free(t);
+}
+
+static int creds_text_write(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+	struct creds_text *t = json_object_get_userdata(o);
+	bool tabs = flags & JSON_C_TO_STRING_PRETTY_TAB;
+	const char *p;
+
+	if (!t->text || t->flags != flags) {
+		struct json_object *twin = cn_creds_to_json(&t->c);
+		char *text = twin ? strdup(json_object_to_json_string_ext(twin, flags)) : NULL;
+
+		json_object_put(twin);
+		if (!text)
+			return -1;
+		free(t->text);
+		t->text = text;
+		t->flags = flags;
+	}
+	for (p = t->text;;) {
+		const char *nl = (flags & JSON_C_TO_STRING_PRETTY) ? strchr(p, '\n') : NULL;
+
+		if (!nl)
+			return printbuf_memappend(pb, p, (int)strlen(p));
+		if (printbuf_memappend(pb, p, (int)(nl + 1 - p)) < 0 ||
+		    printbuf_memset(pb, -1, tabs ? '\t' : ' ', tabs ? level : level * 2) < 0)
+			return -1;
+		p = nl + 1;
+	}
+}
 
 static struct json_object *creds_json(const struct cn_creds *c)
 {
+	const unsigned char *b = (const unsigned char *)c;
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
 	struct creds_memo *m;
+	struct creds_text *t;
 
-	for (size_t i = 0; memo && i < nmemo && i < CREDS_MEMO; i++)
-		if (memcmp(&memo[i].c, c, sizeof(*c)) == 0)
-			return json_object_get(memo[i].o);
 	if (!memo)
 		return cn_creds_to_json(c);
-	m = &memo[nmemo++ % CREDS_MEMO]; /* the oldest goes when it is full */
-	json_object_put(m->o);
+	for (size_t i = 0; i < sizeof(*c); i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	m = &memo[h % CREDS_MEMO];
+	if (m->o && memcmp(&m->c, c, sizeof(*c)) == 0)
+		return json_object_get(m->o);
+	json_object_put(m->o); /* a cred that misses is made anew and takes the slot */
 	m->c = *c;
 	m->o = cn_creds_to_json(c);
+	t = calloc(1, sizeof(*t));
+	if (t) {
+		t->c = *c;
+		t->flags = JSON_FLAGS; /* what the trace is written with */
+		t->text = strdup(json_object_to_json_string_ext(m->o, JSON_FLAGS));
+		json_object_set_serializer(m->o, creds_text_write, t, creds_text_free);
+	}
 	return json_object_get(m->o);
 }
 
@@ -117,17 +184,15 @@ static struct json_object *count_entry(int64_t count, int64_t errors)
 static void memo_begin(void)
 {
 	memo = calloc(CREDS_MEMO, sizeof(*memo)); /* NULL: every object its own */
-	nmemo = 0;
 	counts_memo = calloc(COUNTS_MEMO, sizeof(*counts_memo));
 }
 
 static void memo_end(void)
 {
-	for (size_t i = 0; memo && i < nmemo && i < CREDS_MEMO; i++)
+	for (size_t i = 0; memo && i < CREDS_MEMO; i++)
 		json_object_put(memo[i].o);
 	free(memo);
 	memo = NULL;
-	nmemo = 0;
 	for (size_t i = 0; counts_memo && i < COUNTS_MEMO; i++)
 		json_object_put(counts_memo[i].o);
 	free(counts_memo);

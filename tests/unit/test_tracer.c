@@ -537,6 +537,68 @@ static void test_json_empty_exec_matches_golden(void)
 	cn_trace_free(tr);
 }
 
+/* json-c's pretty text with tabs: each line's two spaces a level made one tab. */
+static char *spaces_to_tabs(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+	bool line_start = true;
+	size_t n = 0;
+
+	for (const char *p = text; out && *p; p++) {
+		if (line_start && *p == ' ') {
+			n++;
+			continue;
+		}
+		for (; line_start && n; n -= 2)
+			*o++ = '\t';
+		line_start = *p == '\n';
+		*o++ = *p;
+	}
+	if (out)
+		*o = '\0';
+	return out;
+}
+
+/*
+ * A cred shared by many places is written from its text, indented to where it
+ * stands. The golden files check the trace's own flags; with others (tabs, or
+ * no layout at all) the text is made again for them: the tabbed text must be
+ * the pretty one with tabs for its spaces, and every text the same value.
+ */
+static void test_shared_creds_are_written_as_json_c_would(void)
+{
+	struct cn_trace *tr = setuid_launch();
+	static char *argv[] = { "/opt/cnlaunch", "--", "/bin/sh", NULL };
+	struct json_object *doc, *pretty, *plain, *again;
+	char *want, *tabbed;
+
+	tr->argv = argv;
+	tr->launcher = "/opt/cnlaunch";
+	doc = cn_trace_to_json(tr);
+	want = spaces_to_tabs(cn_json_string(doc));
+	pretty = json_tokener_parse(cn_json_string(doc));
+	tabbed = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								  JSON_C_TO_STRING_NOSLASHESCAPE |
+								  JSON_C_TO_STRING_PRETTY_TAB));
+	plain = json_tokener_parse(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tabbed);
+	CU_ASSERT_STRING_EQUAL(tabbed, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(tabbed, "\t\"uid\": [\n"));
+	CU_ASSERT_PTR_NULL(strchr(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), '\n'));
+	CU_ASSERT_TRUE(json_object_equal(pretty, plain));
+	/* the trace's own flags again, after the others */
+	again = json_tokener_parse(cn_json_string(doc));
+	CU_ASSERT_TRUE(json_object_equal(pretty, again));
+	free(want);
+	free(tabbed);
+	json_object_put(pretty);
+	json_object_put(plain);
+	json_object_put(again);
+	json_object_put(doc);
+	cn_trace_free(tr);
+}
+
 static void test_json_has_the_contract_keys(void)
 {
 	struct cn_trace *tr = setuid_launch();
@@ -857,6 +919,7 @@ int main(int argc, char **argv)
 		{"json setuid launch matches golden", test_json_setuid_launch_matches_golden},
 		{"json empty exec matches golden", test_json_empty_exec_matches_golden},
 		{"json has the contract keys", test_json_has_the_contract_keys},
+		{"shared creds are written as json-c would", test_shared_creds_are_written_as_json_c_would},
 		{"model adds up flushed counts", test_model_adds_up_flushed_counts},
 		{"streamed log is the text json-c writes", test_streamed_log_is_the_text_json_c_writes},
 		{"streamed log to an unwritable path leaves nothing", test_streamed_log_to_an_unwritable_path_leaves_nothing},
