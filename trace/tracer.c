@@ -629,6 +629,48 @@ static void session_destroy(struct session *s)
 		close(reaper); /* the reaper holds the last references now: it may go */
 }
 
+/*
+ * With opts->detach_after_exit, a session that traced a launch ends on a
+ * thread while the caller builds and writes the trace, which needs nothing of
+ * it: detaching the tracepoints patches kernel text (static calls and keys,
+ * an IPI to every CPU each), 2-15 ms here. exit() waits for the thread, so
+ * nothing of the session outlives the caller but the uprobe reaper.
+ */
+static pthread_t ending;
+static bool ending_runs;
+
+static void *end_session(void *arg)
+{
+	session_destroy(arg);
+	free(arg);
+	return NULL;
+}
+
+static void wait_session_end(void)
+{
+	if (ending_runs)
+		pthread_join(ending, NULL);
+	ending_runs = false;
+}
+
+static void session_end(struct session *s)
+{
+	static bool waits_at_exit;
+	struct session *copy = s->detach_late && !ending_runs ? malloc(sizeof(*copy)) : NULL;
+
+	if (copy && !waits_at_exit)
+		waits_at_exit = atexit(wait_session_end) == 0;
+	if (copy && waits_at_exit) {
+		*copy = *s;
+		if (pthread_create(&ending, NULL, end_session, copy) == 0) {
+			ending_runs = true;
+			return;
+		}
+	}
+	free(copy);
+	session_destroy(s);
+}
+
 /* The launcher's three USDT probes: uprobe-multi links where the kernel makes them, else libbpf's. */
 static int attach_usdt(struct session *s, const char *binary, struct cn_error *err)
 {
@@ -1000,7 +1042,7 @@ int cn_tracer_run(const struct cn_tracer_opts *o, struct cn_trace **out, struct 
 	read_live_threads(s.skel, d.tr);
 	read_cap_checks(s.skel, d.tr);
 	read_losses(s.skel, d.tr);
-	session_destroy(&s);
+	session_end(&s);
 	pthread_mutex_destroy(&d.lock);
 	pthread_cond_destroy(&d.changed);
 	pthread_condattr_destroy(&ca);
