@@ -64,7 +64,7 @@ static const char usage_text[] =
 	"                        in an unlinked file beside the output, and is streamed into it)\n"
 	"  --linger SEC          after the first process exits, wait up to SEC for the others (default 2)\n"
 	"  --ring-buffer-size BYTES  the events ring buffer (a power of 2, 4096 to 1073741824; default\n"
-	"                        16777216): a small one loses events under load, and the trace says so\n"
+	"                        8388608): a small one loses events under load, and the trace says so\n"
 	"  -q, --quiet           no summary on stderr\n"
 	"  --check[=POLICY]      check the trace against POLICY (default: the built-in policy) after\n"
 	"                        the launch; exit 1 on a violation unless the launch itself failed\n"

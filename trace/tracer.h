@@ -31,7 +31,7 @@ struct cn_tracer_opts {
 	gid_t gid;
 	const char *user_name;   /* for initgroups(); NULL: no supplementary groups */
 	double linger_s;         /* after the first process exits, wait this long for the others */
-	unsigned long ring_bytes; /* the events ring buffer's size (a power of 2, pages); 0: 16 MiB */
+	unsigned long ring_bytes; /* the events ring buffer's size (a power of 2, pages); 0: 8 MiB */
 	/* The caller exits soon after: the uprobes are left to a child to detach (their detach waits
 	 * ~0.1 s per probe site in the kernel), which may outlive the run by that long. Otherwise
 	 * cn_tracer_run returns with everything detached and unloaded, and no child left. */
