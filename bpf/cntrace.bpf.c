@@ -13,6 +13,8 @@
  * Programs: tp_btf sys_exit (counts, cred changes), sys_enter (only with
  * --syscalls full), task_newtask + sched_process_fork (children), exec, exit,
  * cap_capable (capability checks), USDT cnlaunch:role/stage_enter/stage_exit.
+ * cntrace loads the tp_btf programs with attach ids it finds itself
+ * (trace/tp_btf.h), not libbpf.
  */
 #include "vmlinux.h"
 

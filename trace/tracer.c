@@ -32,6 +32,7 @@
 #include "ring.h"
 #include "spool.h"
 #include "stages_ext.h"
+#include "tp_btf.h"
 #include "usdt.h"
 
 /*
@@ -507,7 +508,7 @@ static int fail_bpf(struct cn_error *err, int rc, const char *what)
 
 static int attach_tp(struct bpf_program *prog, struct bpf_link **link, struct cn_error *err)
 {
-	*link = bpf_program__attach(prog);
+	*link = bpf_program__attach_trace(prog); /* a tp_btf program: trace/tp_btf.h */
 	if (!*link)
 		return fail_bpf(err, -errno, bpf_program__section_name(prog));
 	return 0;
@@ -528,10 +529,9 @@ static const char *const usdt_names[3] = { "role", "stage_enter", "stage_exit" }
  * uprobe programs (USDT, --stage), is loaded first and makes the maps; `skel`,
  * the tracepoint programs, is loaded while a thread attaches the uprobes.
  * Registering the first uprobe sleeps for an RCU grace period (uprobe_register
- * takes dup_mmap_sem for writing: 10-15 ms here), and `skel` is what costs the
- * load its time (libbpf parses the kernel's whole BTF for the tp_btf attach
- * points, the verifier checks the big programs): the two overlap, where one
- * after the other they added up.
+ * takes dup_mmap_sem for writing: 5-25 ms here), and `skel` is what costs the
+ * load its time (the verifier checks the big programs): the two overlap,
+ * where one after the other they added up.
  */
 struct session {
 	struct cntrace_bpf *skel;   /* the tracepoint programs; the maps, without probes */
@@ -750,8 +750,8 @@ static void choose_programs(struct cntrace_bpf *skel, bool tracepoints, const st
 {
 	struct bpf_program *prog, *usdt[3];
 
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) == tracepoints);
+	bpf_object__for_each_program(prog, skel->obj) /* uprobes are BPF_PROG_TYPE_KPROBE, tracepoints not */
+		bpf_program__set_autoload(prog, (bpf_program__type(prog) != BPF_PROG_TYPE_KPROBE) == tracepoints);
 	if (tracepoints) {
 		bpf_program__set_autoload(skel->progs.cn_sys_enter, o->full_syscalls);
 		return;
@@ -822,11 +822,15 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 		snprintf(core_btf_path, sizeof(core_btf_path), "/proc/self/fd/%d", core_btf);
 	open_opts.btf_custom_path = core_btf >= 0 ? core_btf_path : NULL;
 	s->core_btf = core_btf >= 0;
+	if (cn_tp_btf_take_over(err) < 0)
+		return -1;
 	s->skel = cntrace_bpf__open_opts(&open_opts);
 	if (s->skel && uprobes)
 		s->probes = cntrace_bpf__open_opts(&open_opts);
 	if (!s->skel || (uprobes && !s->probes))
 		return fail_bpf(err, -errno, "open the BPF object");
+	if (cn_tp_btf_resolve(err) < 0)
+		return -1;
 	maps = s->probes ? s->probes : s->skel;
 	maps->rodata->full_syscalls = o->full_syscalls;
 	ring = o->ring_bytes ? (uint32_t)o->ring_bytes : EVENTS_RING;

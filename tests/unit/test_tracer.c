@@ -20,8 +20,10 @@
 #include "names.h"
 #include "spool.h"
 #include "stage.h"
+#include "tp_btf.h"
 #include <bpf/btf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static const char *golden_dir = ".";
@@ -887,6 +889,81 @@ static void test_core_btf_holds_what_the_programs_read(void)
 	close(fd);
 }
 
+/* The tracepoint programs' attach ids, found by one walk of the kernel's BTF: libbpf's, found its way. */
+static void test_tp_btf_ids_are_libbpfs(void)
+{
+	static const char *const names[] = { "sys_exit",	    "sys_enter",	  "task_newtask",
+					     "sched_process_fork", "sched_process_exec", "sched_process_exit",
+					     "cap_capable",	    "cntrace_no_such_tracepoint" };
+	uint32_t ids[UNIT_N(names)];
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct cn_error err;
+	char typedef_name[128];
+
+	cn_error_clear(&err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vmlinux);
+	CU_ASSERT_EQUAL_FATAL(cn_tp_btf_ids(CN_TP_BTF_KERNEL, names, ids, UNIT_N(names), &err), 0);
+	for (size_t i = 0; i < UNIT_N(names); i++) {
+		int want;
+
+		snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", names[i]);
+		want = btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF);
+		CU_ASSERT_EQUAL(ids[i], want > 0 ? (uint32_t)want : 0);
+		CU_ASSERT_TRUE(i == UNIT_N(names) - 1 ? ids[i] == 0 : ids[i] > 0);
+	}
+	btf__free(vmlinux);
+}
+
+/* A file with what is given, as /proc/self/fd/N in path (a memfd: nothing left behind). */
+static int memfd_with(const void *data, size_t len, char *path, size_t size)
+{
+	int fd = memfd_create("cntrace-unit", MFD_CLOEXEC);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(write(fd, data, len), (ssize_t)len);
+	snprintf(path, size, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+static void test_tp_btf_refuses_what_is_not_btf(void)
+{
+	static const char *const names[] = { "sys_exit" };
+	static const char text[] = "not BTF at all, but long enough for a header\n";
+	unsigned char head[64 << 10];
+	uint32_t id;
+	char path[64];
+	struct cn_error err;
+	int fd, kernel = open(CN_TP_BTF_KERNEL, O_RDONLY | O_CLOEXEC);
+
+	CU_ASSERT_FATAL(kernel >= 0);
+	for (size_t got = 0; got < sizeof(head);) { /* sysfs hands it out a page at a time */
+		ssize_t n = read(kernel, head + got, sizeof(head) - got);
+
+		CU_ASSERT_FATAL(n > 0);
+		got += (size_t)n;
+	}
+	close(kernel);
+	fd = memfd_with(text, sizeof(text), path, sizeof(path));
+	cn_error_clear(&err);
+	CU_ASSERT_EQUAL(cn_tp_btf_ids(path, names, &id, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not BTF"));
+	close(fd);
+	/* the kernel's own, cut short: its header says more than there is */
+	fd = memfd_with(head, sizeof(head), path, sizeof(path));
+	cn_error_clear(&err);
+	CU_ASSERT_EQUAL(cn_tp_btf_ids(path, names, &id, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cut short"));
+	close(fd);
+	fd = memfd_with("", 0, path, sizeof(path));
+	cn_error_clear(&err);
+	CU_ASSERT_EQUAL(cn_tp_btf_ids(path, names, &id, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "empty"));
+	close(fd);
+	cn_error_clear(&err);
+	CU_ASSERT_EQUAL(cn_tp_btf_ids("/nonexistent/vmlinux", names, &id, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/vmlinux"));
+}
+
 static void test_capability_sets_are_written_on_one_line(void)
 {
 	struct json_object *a = cn_capset_to_json(CAP(0) | CAP(21)), *e = cn_capset_to_json(0);
@@ -926,6 +1003,8 @@ int main(int argc, char **argv)
 		{"core btf is for this kernel only", test_core_btf_is_for_this_kernel_only},
 		{"core btf holds what the programs read", test_core_btf_holds_what_the_programs_read},
 		{"capability sets are written on one line", test_capability_sets_are_written_on_one_line},
+		{"tp_btf ids are libbpf's", test_tp_btf_ids_are_libbpfs},
+		{"tp_btf refuses what is not BTF", test_tp_btf_refuses_what_is_not_btf},
 		{"log batches are read entry by entry", test_log_batches_are_read_entry_by_entry},
 	};
 
