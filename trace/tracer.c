@@ -622,7 +622,7 @@ static void session_destroy(struct session *s)
 
 	for (int i = 0; i < 2; i++)
 		cn_ring_free(s->rings[i]);
-	/* the tracepoints first, and here: their detach is quick, and no reaper should keep them */
+	/* the tracepoints first, and here: no reaper may keep them (every syscall of the machine runs them) */
 	for (int i = 0; i < s->ntp; i++)
 		bpf_link__destroy(s->tp[i]);
 	s->ntp = 0;
