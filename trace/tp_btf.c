@@ -169,13 +169,13 @@ static int note_tracepoint(struct bpf_program *prog, long cookie)
 /* At load: a tracing program again, attached by the id found for its tracepoint. */
 static int load_as_tp_btf(struct bpf_program *prog, struct bpf_prog_load_opts *opts, long cookie)
 {
-	const char *name = strchr(bpf_program__section_name(prog), '/') + 1;
+	const char *slash = strchr(bpf_program__section_name(prog), '/');
 
 	(void)cookie;
-	if (bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING) < 0)
+	if (!slash || bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING) < 0) /* note_tracepoint refused it at open */
 		return -EINVAL;
 	for (size_t i = 0; i < nknown; i++) {
-		if (strcmp(known[i].name, name) != 0)
+		if (strcmp(known[i].name, slash + 1) != 0)
 			continue;
 		if (!known[i].id)
 			return -ESRCH;
