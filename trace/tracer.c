@@ -777,26 +777,30 @@ static int share_maps(struct cntrace_bpf *from, struct cntrace_bpf *to, struct c
 	return 0;
 }
 
-/* The tracepoint programs: loaded (after probes, with its maps), then attached. */
-static int start_tracepoints(const struct cn_tracer_opts *o, struct session *s, struct cn_error *err)
+/* The tracepoint programs choose_programs picked: loaded (after probes, with its maps), then attached. */
+static int start_tracepoints(struct session *s, struct cn_error *err)
 {
 	int rc = cntrace_bpf__load(s->skel);
-	struct bpf_program *progs[] = {
-		s->skel->progs.cn_task_newtask, s->skel->progs.cn_fork, s->skel->progs.cn_exec,
-		s->skel->progs.cn_exit,         s->skel->progs.cn_cap_capable, s->skel->progs.cn_sys_exit,
-		o->full_syscalls ? s->skel->progs.cn_sys_enter : NULL,
-	};
+	struct bpf_program *prog;
 
 	if (rc)
 		return fail_bpf(err, rc, "load the BPF programs");
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		if (!progs[i])
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		if (!bpf_program__autoload(prog))
 			continue;
-		if (attach_tp(progs[i], &s->tp[s->ntp], err) < 0)
+		if (attach_tp(prog, &s->tp[s->ntp], err) < 0)
 			return -1;
 		s->ntp++;
 	}
 	return 0;
+}
+
+/* Whether the environment variable name is set to value (the tests' switches). */
+static bool env_is(const char *name, const char *value)
+{
+	const char *v = getenv(name);
+
+	return v && strcmp(v, value) == 0;
 }
 
 static int session_start(const struct cn_tracer_opts *o, struct session *s, bool *usdt, struct cn_error *err)
@@ -813,10 +817,10 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 
 	libbpf_set_print(libbpf_print);
 	s->detach_late = o->detach_after_exit;
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-		return cn_fail(err, 0, "cannot trace: this kernel exposes no BTF (/sys/kernel/btf/vmlinux)");
+	if (access(CN_TP_BTF_KERNEL, R_OK) != 0)
+		return cn_fail(err, 0, "cannot trace: this kernel exposes no BTF (%s)", CN_TP_BTF_KERNEL);
 	/* CNTRACE_CORE_BTF=kernel: relocate against the kernel's whole BTF (the tests compare the two) */
-	if (!getenv("CNTRACE_CORE_BTF") || strcmp(getenv("CNTRACE_CORE_BTF"), "kernel") != 0)
+	if (!env_is("CNTRACE_CORE_BTF", "kernel"))
 		core_btf = cn_core_btf_open();
 	if (core_btf >= 0)
 		snprintf(core_btf_path, sizeof(core_btf_path), "/proc/self/fd/%d", core_btf);
@@ -840,17 +844,17 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 		bpf_map__set_max_entries(maps->maps.syscall_log, SYSCALL_LOG_RING);
 	choose_programs(s->skel, true, o);
 	if (!s->probes)
-		return start_tracepoints(o, s, err);
+		return start_tracepoints(s, err);
 
 	choose_programs(s->probes, false, o);
 	/* CNTRACE_UPROBE_LINKS=perf_event: libbpf's perf-event uprobes (the tests compare the two) */
-	s->uprobe_multi = cn_usdt_multi_supported() &&
-			  !(getenv("CNTRACE_UPROBE_LINKS") && strcmp(getenv("CNTRACE_UPROBE_LINKS"), "perf_event") == 0);
+	s->uprobe_multi = cn_usdt_multi_supported() && !env_is("CNTRACE_UPROBE_LINKS", "perf_event");
 	if (s->uprobe_multi) {
 		struct bpf_program *progs[3];
 
+		usdt_progs(s->probes, progs);
 		for (int i = 0; i < 3; i++)
-			cn_usdt_prepare(usdt_progs(s->probes, progs)[i]);
+			cn_usdt_prepare(progs[i]);
 		cn_usdt_prepare(s->probes->progs.cn_uprobe_stage);
 	}
 	rc = cntrace_bpf__load(s->probes);
@@ -862,7 +866,7 @@ static int session_start(const struct cn_tracer_opts *o, struct session *s, bool
 	rc = pthread_create(&thread, NULL, attach_uprobes, &job);
 	if (rc)
 		return cn_fail(err, rc, "cannot trace: start the thread that attaches the uprobes");
-	rc = start_tracepoints(o, s, err);
+	rc = start_tracepoints(s, err);
 	pthread_join(thread, NULL);
 	if (rc == 0 && job.rc < 0) {
 		*err = job.err;
