@@ -424,6 +424,28 @@ static void ext_stages_freep(struct cn_ext_stages **set)
 	free(*set);
 }
 
+/*
+ * A file cntrace writes after the launch (-o, --junit) must be writable before
+ * anything runs: a launch whose trace cannot be written out is lost.
+ */
+static int check_writable(const char *path, struct cn_error *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (!path || strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return cn_fail(err, EISDIR, "%s", path);
+		return access(path, W_OK) == 0 ? 0 : cn_fail(err, errno, "%s", path);
+	}
+	if (errno != ENOENT)
+		return cn_fail(err, errno, "%s", path);
+	/* a new file: its directory must take it (log_dir gives the directory of a path not there yet) */
+	return access(log_dir(path, dir, sizeof(dir)), W_OK | X_OK) == 0 ? 0 : cn_fail(err, errno, "%s", path);
+}
+
 static int cmd_trace(int argc, char **argv, const char *mode)
 {
 	__attribute__((cleanup(ext_stages_freep))) struct cn_ext_stages *stages = calloc(1, sizeof(*stages));
@@ -446,6 +468,12 @@ static int cmd_trace(int argc, char **argv, const char *mode)
 	if (rc) {
 		free(c.pass);
 		return rc;
+	}
+	/* an output that cannot be written is refused before anything runs, as the --syscalls full spool is */
+	if (check_writable(c.output, &err) < 0 || check_writable(c.junit, &err) < 0) {
+		free(c.pass);
+		cn_prefix(&err, "cannot trace: ");
+		return cannot(&err);
 	}
 	/* a policy that cannot be used is refused before anything runs */
 	if (c.check && !(policy = load_policy(c.policy, &err))) {
